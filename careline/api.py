@@ -1,0 +1,84 @@
+"""The REST API at /api/v1/: one NinjaAPI, each app contributing a router.
+
+Errors are always JSON `{"detail": "..."}` with a 4xx status; the detail names the field.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import ValidationError
+from ninja.security import HttpBearer, SessionAuth
+
+from careline.core import requestctx, services
+from careline.core.api import router as core_router
+from careline.core.errors import CareLineError
+from careline.core.models import User
+
+log = logging.getLogger("careline.api")
+
+
+class BearerToken(HttpBearer):
+    """`Authorization: Bearer cl_...`, a token from `careline token create`."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> User | None:
+        user = services.authenticate_token(token)
+        if user is not None:
+            request.user = user
+        return user
+
+
+api = NinjaAPI(
+    title="CareLine API",
+    version="1",
+    description="The CareLine REST API. Authenticate with `Authorization: Bearer <token>` "
+    "(`careline token create --user NAME`) or a signed-in browser session with its CSRF token.",
+    auth=[BearerToken(), SessionAuth()],
+    urls_namespace="api",
+    docs_url="/docs",
+)
+
+
+def _field_of(loc: Any) -> str:
+    # ninja reports ("body", "payload", "code"); the person needs "code".
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "payload", "data")]
+    return ".".join(parts) or "body"
+
+
+@api.exception_handler(ValidationError)
+def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    errors = [{"field": _field_of(e.get("loc", ())), "message": str(e.get("msg", "invalid"))} for e in exc.errors]
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or "invalid request"
+    return api.create_response(request, {"detail": detail, "errors": errors}, status=422)
+
+
+@api.exception_handler(CareLineError)
+def _domain_error(request: HttpRequest, exc: CareLineError) -> HttpResponse:
+    body: dict[str, Any] = {"detail": str(exc)}
+    if exc.field:
+        body["field"] = exc.field
+    return api.create_response(request, body, status=exc.status)
+
+
+@api.exception_handler(RequestDataTooBig)
+def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return api.create_response(request, {"detail": f"body: request body larger than {limit} bytes"}, status=413)
+
+
+@api.exception_handler(Exception)
+def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+    # A bug, not bad input: log it whole, answer JSON the client can quote to the service desk.
+    request_id = requestctx.current().request_id
+    log.exception("request_id=%s unhandled API error", request_id)
+    return api.create_response(
+        request, {"detail": f"internal error; quote request id {request_id}"}, status=500
+    )
+
+
+api.add_router("/", core_router)

@@ -1,0 +1,19 @@
+"""The `careline` command: `careline run`, `serve`, `engine`, `demo`, `createuser`, `token`,
+`audit verify`, and every Django management command (`careline migrate`, `careline check`)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from django.core.management import execute_from_command_line
+
+
+def main(argv: list[str] | None = None) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "careline.settings")
+    args = sys.argv[1:] if argv is None else argv
+    execute_from_command_line(["careline", *args])
+
+
+if __name__ == "__main__":
+    main()

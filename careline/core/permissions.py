@@ -1,0 +1,49 @@
+"""Who may do what. One table, checked by views, API handlers and services alike."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from careline.core.choices import Role
+from careline.core.errors import Forbidden
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from careline.core.models import User
+
+
+class Perm(StrEnum):
+    PLACES_VIEW = "places.view"
+    PLACES_MANAGE = "places.manage"
+    USERS_VIEW = "users.view"
+    USERS_MANAGE = "users.manage"
+    AUDIT_VIEW = "audit.view"
+    METRICS_VIEW = "metrics.view"
+    ENGINE_VIEW = "engine.view"
+
+
+_STAFF_READ = {Perm.PLACES_VIEW, Perm.ENGINE_VIEW}
+
+ROLE_PERMS: dict[str, frozenset[Perm]] = {
+    Role.REQUESTER: frozenset({Perm.PLACES_VIEW}),
+    Role.AGENT: frozenset(_STAFF_READ | {Perm.USERS_VIEW}),
+    Role.ENGINEER: frozenset(_STAFF_READ | {Perm.USERS_VIEW, Perm.METRICS_VIEW}),
+    Role.MANAGER: frozenset(_STAFF_READ | {Perm.USERS_VIEW, Perm.METRICS_VIEW}),
+    # An auditor reads everything and changes nothing.
+    Role.AUDITOR: frozenset(_STAFF_READ | {Perm.USERS_VIEW, Perm.AUDIT_VIEW}),
+    Role.ADMIN: frozenset(Perm),
+}
+
+
+def has_perm(user: User | AnonymousUser, perm: Perm) -> bool:
+    if not user.is_authenticated or not user.is_active:
+        return False
+    return perm in ROLE_PERMS.get(user.role, frozenset())
+
+
+def require(user: User | AnonymousUser, perm: Perm) -> None:
+    if not has_perm(user, perm):
+        role = getattr(user, "role", "anonymous")
+        raise Forbidden(f"the {role} role may not do this ({perm})")

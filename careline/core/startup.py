@@ -1,0 +1,40 @@
+"""Bringing a database up to date before serving, safely when several processes start at once."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+from collections.abc import Iterator
+from pathlib import Path
+
+from django.core.management import call_command
+from django.db import connection
+
+_PG_MIGRATE_LOCK = 0x43_41_52_45_4D_49_47  # "CAREMIG"
+
+
+@contextlib.contextmanager
+def _migration_lock() -> Iterator[None]:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s)", [_PG_MIGRATE_LOCK])
+        try:
+            yield
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [_PG_MIGRATE_LOCK])
+        return
+    lock_path = Path(str(connection.settings_dict["NAME"]) + ".migrate.lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def migrate() -> None:
+    """Apply every pending migration; a second process waits for the first, then finds none."""
+    with _migration_lock():
+        call_command("migrate", interactive=False, verbosity=0)

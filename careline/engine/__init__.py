@@ -1,0 +1,1 @@
+"""`careline engine`: the asyncio process that hosts CareLine's background loops."""

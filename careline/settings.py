@@ -1,0 +1,168 @@
+"""CareLine settings: every knob is a CARELINE_* environment variable (see README.md)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import dj_database_url
+
+from careline.env import envbool, envint, envlist, envsecret, envstr, envtimezone
+
+BASE_DIR = Path(__file__).resolve().parent
+DATA_DIR = Path(envstr("CARELINE_DATA_DIR", str(Path.cwd() / "var"))).resolve()
+
+SECRET_KEY = envsecret("CARELINE_SECRET_KEY", DATA_DIR, "secret.key")
+# Keys for secrets stored in the database (check credentials, TOTP seeds, SMTP passwords).
+# Comma-separated; the first encrypts, all decrypt, so a key can be rotated.
+ENCRYPTION_KEYS = envsecret("CARELINE_ENCRYPTION_KEYS", DATA_DIR, "encryption.key").split(",")
+DEBUG = envbool("CARELINE_DEBUG", False)
+
+HOST = envstr("CARELINE_HOST", "127.0.0.1")
+PORT = envint("CARELINE_PORT", 8000, minimum=1, maximum=65535)
+BASE_URL = envstr("CARELINE_BASE_URL", f"http://{HOST}:{PORT}").rstrip("/")
+WEB_WORKERS = envint("CARELINE_WEB_WORKERS", 3, minimum=1, maximum=64)
+WEB_THREADS = envint("CARELINE_WEB_THREADS", 4, minimum=1, maximum=64)
+
+ALLOWED_HOSTS = envlist("CARELINE_ALLOWED_HOSTS", ["*"])
+CSRF_TRUSTED_ORIGINS = envlist("CARELINE_CSRF_TRUSTED_ORIGINS", [BASE_URL])
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "ninja",
+    "careline.core",
+    "careline.engine",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "careline.core.middleware.RequestIdMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "careline.core.middleware.IdleSessionMiddleware",
+    "careline.core.middleware.LoginRequiredMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "careline.urls"
+WSGI_APPLICATION = "careline.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "careline.core.context.navigation",
+            ],
+        },
+    },
+]
+
+
+def _database() -> dict[str, Any]:
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        config: dict[str, Any] = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+        config.setdefault("OPTIONS", {})
+        config["TEST"] = {"NAME": os.environ.get("CARELINE_TEST_DATABASE", None)}
+        return config
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": envstr("CARELINE_SQLITE_PATH", str(DATA_DIR / "careline.sqlite3")),
+        "OPTIONS": {
+            # WAL lets readers run while one writer writes; IMMEDIATE takes the write lock at
+            # BEGIN so two writers queue on the busy timeout instead of failing with
+            # "database is locked" when a read transaction tries to upgrade.
+            "init_command": (
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+            ),
+            "transaction_mode": "IMMEDIATE",
+            "timeout": envint("CARELINE_SQLITE_BUSY_TIMEOUT_S", 20, minimum=1),
+        },
+    }
+
+
+DATABASES = {"default": _database()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "core.User"
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+]
+
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
+
+SESSION_IDLE_MINUTES = envint("CARELINE_SESSION_IDLE_MINUTES", 15, minimum=1, maximum=24 * 60)
+# Idle expiry is enforced by IdleSessionMiddleware; the cookie age is the absolute cap.
+SESSION_COOKIE_AGE = envint("CARELINE_SESSION_MAX_HOURS", 12, minimum=1, maximum=24 * 7) * 3600
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = BASE_URL.startswith("https://")
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+LOGIN_LOCKOUT_FAILURES = envint("CARELINE_LOGIN_LOCKOUT_FAILURES", 5, minimum=1)
+LOGIN_LOCKOUT_MINUTES = envint("CARELINE_LOGIN_LOCKOUT_MINUTES", 15, minimum=1)
+MFA_ROLES = envlist("CARELINE_MFA_ROLES", ["agent", "engineer", "manager", "auditor", "admin"])
+MFA_ISSUER = envstr("CARELINE_MFA_ISSUER", "CareLine")
+
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = envtimezone("CARELINE_TIME_ZONE", "UTC")
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# Static files are served from the installed packages by WhiteNoise; no collectstatic step.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+# Request bodies: the API refuses anything larger with 413.
+DATA_UPLOAD_MAX_MEMORY_SIZE = envint("CARELINE_MAX_BODY_BYTES", 1_048_576, minimum=1024)
+
+NINJA_PAGINATION_PER_PAGE = 50
+NINJA_PAGINATION_MAX_LIMIT = 500
+
+ENGINE_LEASE_SECONDS = envint("CARELINE_ENGINE_LEASE_SECONDS", 20, minimum=3, maximum=300)
+ENGINE_TICK_SECONDS = envint("CARELINE_ENGINE_TICK_SECONDS", 5, minimum=1, maximum=60)
+
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+
+LOGGING: dict[str, Any] = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": envstr("CARELINE_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "INFO"}},
+}

@@ -1,0 +1,8 @@
+from django.urls import include, path
+
+from careline.api import api
+
+urlpatterns = [
+    path("api/v1/", api.urls),
+    path("", include("careline.core.urls")),
+]
