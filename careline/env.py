@@ -32,7 +32,9 @@ def envbool(name: str, default: bool) -> bool:
     raise ImproperSetting(f"{name} must be one of 1/0, true/false, yes/no, on/off (got {raw!r})")
 
 
-def envint(name: str, default: int, *, minimum: int | None = None, maximum: int | None = None) -> int:
+def envint(
+    name: str, default: int, *, minimum: int | None = None, maximum: int | None = None
+) -> int:
     raw = os.environ.get(name)
     if raw is None or raw == "":
         return default
@@ -58,7 +60,9 @@ def envtimezone(name: str, default: str) -> str:
     try:
         zoneinfo.ZoneInfo(value)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ImproperSetting(f"{name} must be an IANA time zone such as Europe/London (got {value!r})") from None
+        raise ImproperSetting(
+            f"{name} must be an IANA time zone such as Europe/London (got {value!r})"
+        ) from None
     return value
 
 

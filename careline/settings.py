@@ -78,7 +78,9 @@ TEMPLATES = [
 def _database() -> dict[str, Any]:
     url = os.environ.get("DATABASE_URL")
     if url:
-        config: dict[str, Any] = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+        config: dict[str, Any] = dict(
+            dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+        )
         config.setdefault("OPTIONS", {})
         config["TEST"] = {"NAME": os.environ.get("CARELINE_TEST_DATABASE", None)}
         return config
@@ -90,9 +92,7 @@ def _database() -> dict[str, Any]:
             # WAL lets readers run while one writer writes; IMMEDIATE takes the write lock at
             # BEGIN so two writers queue on the busy timeout instead of failing with
             # "database is locked" when a read transaction tries to upgrade.
-            "init_command": (
-                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-            ),
+            "init_command": ("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"),
             "transaction_mode": "IMMEDIATE",
             "timeout": envint("CARELINE_SQLITE_BUSY_TIMEOUT_S", 20, minimum=1),
         },
@@ -136,7 +136,6 @@ USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = DATA_DIR / "static"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

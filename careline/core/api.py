@@ -1,6 +1,6 @@
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from ninja.pagination import paginate
 
 from careline.core import services
@@ -41,8 +41,8 @@ def list_sites(request: HttpRequest) -> QuerySet[Site]:
 
 
 @router.post("/sites", response={201: SiteOut}, tags=["places"])
-def create_site(request: HttpRequest, payload: SiteIn) -> tuple[int, Site]:
-    return 201, services.create_site(_user(request), **payload.dict())
+def create_site(request: HttpRequest, payload: SiteIn) -> Status[Site]:
+    return Status(201, services.create_site(_user(request), **payload.dict()))
 
 
 @router.get("/sites/{code}", response=SiteOut, tags=["places"])
@@ -58,7 +58,9 @@ class DepartmentFilter(Schema):
 
 @router.get("/departments", response=list[DepartmentOut], tags=["places"])
 @paginate
-def list_departments(request: HttpRequest, filters: Query[DepartmentFilter]) -> QuerySet[Department]:
+def list_departments(
+    request: HttpRequest, filters: Query[DepartmentFilter]
+) -> QuerySet[Department]:
     require(_user(request), Perm.PLACES_VIEW)
     departments = Department.objects.select_related("site").order_by("code")
     if filters.site:
@@ -69,8 +71,8 @@ def list_departments(request: HttpRequest, filters: Query[DepartmentFilter]) -> 
 
 
 @router.post("/departments", response={201: DepartmentOut}, tags=["places"])
-def create_department(request: HttpRequest, payload: DepartmentIn) -> tuple[int, Department]:
-    return 201, services.create_department(_user(request), **payload.dict())
+def create_department(request: HttpRequest, payload: DepartmentIn) -> Status[Department]:
+    return Status(201, services.create_department(_user(request), **payload.dict()))
 
 
 @router.get("/departments/{code}", response=DepartmentOut, tags=["places"])
@@ -87,8 +89,8 @@ def list_services(request: HttpRequest) -> QuerySet[ClinicalService]:
 
 
 @router.post("/services", response={201: ServiceOut}, tags=["places"])
-def create_service(request: HttpRequest, payload: ServiceIn) -> tuple[int, ClinicalService]:
-    return 201, services.create_service(_user(request), **payload.dict())
+def create_service(request: HttpRequest, payload: ServiceIn) -> Status[ClinicalService]:
+    return Status(201, services.create_service(_user(request), **payload.dict()))
 
 
 @router.get("/services/{code}", response=ServiceOut, tags=["places"])
@@ -97,7 +99,9 @@ def get_service(request: HttpRequest, code: str) -> ClinicalService:
     return services.service_by_code(code, field="code")
 
 
-@router.get("/engine", response=EngineOut, tags=["platform"], summary="The engines' heartbeat and leader")
+@router.get(
+    "/engine", response=EngineOut, tags=["platform"], summary="The engines' heartbeat and leader"
+)
 def engine(request: HttpRequest) -> dict[str, object]:
     require(_user(request), Perm.ENGINE_VIEW)
     return engine_status().as_dict()

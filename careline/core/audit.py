@@ -124,7 +124,9 @@ def verify() -> VerifyResult:
                 "its prev_hash does not match the event before it: an event was removed or inserted",
             )
         if compute_hash(event) != event.hash:
-            return VerifyResult(checked, event.pk, "its content no longer matches its hash: it was altered")
+            return VerifyResult(
+                checked, event.pk, "its content no longer matches its hash: it was altered"
+            )
         prev = event.hash
         checked += 1
     return VerifyResult(checked)

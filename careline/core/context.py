@@ -30,7 +30,11 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     current = request.path
     return {
         "nav_items": [
-            {"label": i.label, "url": i.url, "current": i.url == current or (i.url != "/" and current.startswith(i.url))}
+            {
+                "label": i.label,
+                "url": i.url,
+                "current": i.url == current or (i.url != "/" and current.startswith(i.url)),
+            }
             for i in items
         ],
         "banners": banners.active(request),

@@ -27,7 +27,9 @@ def _fernet_key(material: str) -> bytes:
 
 @functools.cache
 def _cipher() -> MultiFernet:
-    return MultiFernet([Fernet(_fernet_key(k.strip())) for k in settings.ENCRYPTION_KEYS if k.strip()])
+    return MultiFernet(
+        [Fernet(_fernet_key(k.strip())) for k in settings.ENCRYPTION_KEYS if k.strip()]
+    )
 
 
 def encrypt(plaintext: str) -> str:

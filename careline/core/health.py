@@ -39,7 +39,9 @@ def readyz(request: HttpRequest) -> JsonResponse:
             cursor.execute("SELECT 1")
             cursor.fetchone()
     except DatabaseError as exc:
-        return JsonResponse({"status": "unavailable", "database": f"error: {exc.__class__.__name__}"}, status=503)
+        return JsonResponse(
+            {"status": "unavailable", "database": f"error: {exc.__class__.__name__}"}, status=503
+        )
     engine = engine_status()
     return JsonResponse(
         {"status": "ok", "database": connection.vendor, "engine": engine.as_dict()},
@@ -56,16 +58,28 @@ class _CareLineCollector(Collector):
             users.add_metric([row["role"]], row["n"])
         yield users
         yield GaugeMetricFamily(
-            "careline_api_tokens_active", "API tokens not revoked", value=ApiToken.objects.filter(revoked_at__isnull=True).count()
+            "careline_api_tokens_active",
+            "API tokens not revoked",
+            value=ApiToken.objects.filter(revoked_at__isnull=True).count(),
         )
         last = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first()
-        yield GaugeMetricFamily("careline_audit_last_event_id", "Id of the newest audit event", value=last or 0)
+        yield GaugeMetricFamily(
+            "careline_audit_last_event_id", "Id of the newest audit event", value=last or 0
+        )
         engine = engine_status()
-        yield GaugeMetricFamily("careline_engine_running", "1 when an engine beat within its lease", value=int(engine.running))
-        yield GaugeMetricFamily("careline_engine_nodes", "Engines beating within their lease", value=engine.nodes)
+        yield GaugeMetricFamily(
+            "careline_engine_running",
+            "1 when an engine beat within its lease",
+            value=int(engine.running),
+        )
+        yield GaugeMetricFamily(
+            "careline_engine_nodes", "Engines beating within their lease", value=engine.nodes
+        )
         if engine.heartbeat_age_s is not None:
             yield GaugeMetricFamily(
-                "careline_engine_heartbeat_age_seconds", "Age of the newest engine heartbeat", value=engine.heartbeat_age_s
+                "careline_engine_heartbeat_age_seconds",
+                "Age of the newest engine heartbeat",
+                value=engine.heartbeat_age_s,
             )
 
 
@@ -89,4 +103,6 @@ def metrics(request: HttpRequest) -> HttpResponse:
         return JsonResponse({"detail": f"the {user.role} role may not read metrics"}, status=403)
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_CareLineCollector())
-    return HttpResponse(generate_latest(registry), content_type="text/plain; version=0.0.4; charset=utf-8")
+    return HttpResponse(
+        generate_latest(registry), content_type="text/plain; version=0.0.4; charset=utf-8"
+    )

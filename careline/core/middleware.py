@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.middleware import LoginRequiredMiddleware as DjangoLoginRequiredMiddleware
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils import timezone
 
 from careline.core import audit, requestctx
@@ -38,7 +38,9 @@ class RequestIdMiddleware:
         request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
         origin = "api" if request.path.startswith("/api/") else "web"
         token = requestctx.bind(
-            requestctx.RequestContext(request_id=request_id, ip=request.META.get("REMOTE_ADDR", ""), origin=origin)
+            requestctx.RequestContext(
+                request_id=request_id, ip=request.META.get("REMOTE_ADDR", ""), origin=origin
+            )
         )
         try:
             response = self.get_response(request)
@@ -64,7 +66,9 @@ class IdleSessionMiddleware:
             if now - int(last) > settings.SESSION_IDLE_MINUTES * 60:
                 user = request.user
                 audit.record(
-                    "logout.idle", actor=user, obj=user,  # type: ignore[arg-type]
+                    "logout.idle",
+                    actor=user,
+                    obj=user,
                     summary=f"Signed out after {settings.SESSION_IDLE_MINUTES} minutes without activity",
                 )
                 logout(request)
@@ -75,7 +79,10 @@ class IdleSessionMiddleware:
                     f"You were signed out after {settings.SESSION_IDLE_MINUTES} minutes without activity.",
                 )
                 return redirect_to_login(request.get_full_path())
-            if request.META.get(BACKGROUND_HEADER) != "1" and now - int(last) >= ACTIVITY_WRITE_SECONDS:
+            if (
+                request.META.get(BACKGROUND_HEADER) != "1"
+                and now - int(last) >= ACTIVITY_WRITE_SECONDS
+            ):
                 request.session[LAST_ACTIVITY_KEY] = now
         return self.get_response(request)
 
@@ -87,9 +94,9 @@ class LoginRequiredMiddleware(DjangoLoginRequiredMiddleware):
         self,
         request: HttpRequest,
         view_func: Callable[..., Any],
-        view_args: list[Any],
+        view_args: tuple[Any, ...],
         view_kwargs: dict[str, Any],
-    ) -> HttpResponse | None:
+    ) -> HttpResponseBase | None:
         if request.path.startswith(PUBLIC_PREFIXES):
             return None
         return super().process_view(request, view_func, view_args, view_kwargs)

@@ -14,8 +14,10 @@ class RequestContext:
     origin: str = "system"
 
 
+_NONE = RequestContext()
+# The default is frozen, so sharing it is safe.
 _current: contextvars.ContextVar[RequestContext] = contextvars.ContextVar(
-    "careline_request", default=RequestContext()
+    "careline_request", default=_NONE
 )
 
 

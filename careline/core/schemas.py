@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from ninja import Field, Schema
 from pydantic import StringConstraints
-from typing_extensions import Annotated
 
 from careline.core.choices import ClinicalArea, Role
 
@@ -15,7 +15,9 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 class SiteIn(Schema):
     code: Code = Field(description="short upper-case code, e.g. NORTH")
     name: Name
-    time_zone: str = Field("UTC", max_length=64, description="IANA time zone, e.g. America/New_York")
+    time_zone: str = Field(
+        "UTC", max_length=64, description="IANA time zone, e.g. America/New_York"
+    )
 
 
 class SiteOut(Schema):

@@ -42,7 +42,9 @@ def _clean_name(name: str, field: str = "name", max_length: int = 200) -> str:
     if not name:
         raise InvalidInput("must not be empty", field=field)
     if len(name) > max_length:
-        raise InvalidInput(f"must be at most {max_length} characters (got {len(name)})", field=field)
+        raise InvalidInput(
+            f"must be at most {max_length} characters (got {len(name)})", field=field
+        )
     return name
 
 
@@ -81,12 +83,17 @@ def service_by_code(code: str, field: str = "service") -> ClinicalService:
 def create_site(actor: User | None, *, code: str, name: str, time_zone: str = "UTC") -> Site:
     if actor is not None:
         require(actor, Perm.PLACES_MANAGE)
-    site = Site(code=_clean_code(code), name=_clean_name(name), time_zone=_check_time_zone(time_zone))
+    site = Site(
+        code=_clean_code(code), name=_clean_name(name), time_zone=_check_time_zone(time_zone)
+    )
     try:
         with transaction.atomic():
             site.save()
             audit.record(
-                "site.create", actor=actor, obj=site, summary=f"Site {site.code} created",
+                "site.create",
+                actor=actor,
+                obj=site,
+                summary=f"Site {site.code} created",
                 after=audit.snapshot(site, SITE_FIELDS),
             )
     except IntegrityError:
@@ -121,12 +128,16 @@ def create_department(
         with transaction.atomic():
             department.save()
             audit.record(
-                "department.create", actor=actor, obj=department,
+                "department.create",
+                actor=actor,
+                obj=department,
                 summary=f"Department {department.code} created",
                 after=audit.snapshot(department, DEPARTMENT_FIELDS),
             )
     except IntegrityError:
-        raise Conflict(f"a department with code {department.code!r} already exists", field="code") from None
+        raise Conflict(
+            f"a department with code {department.code!r} already exists", field="code"
+        ) from None
     return department
 
 
@@ -144,11 +155,16 @@ def create_service(
         with transaction.atomic():
             service.save()
             audit.record(
-                "service.create", actor=actor, obj=service, summary=f"Clinical service {service.code} created",
+                "service.create",
+                actor=actor,
+                obj=service,
+                summary=f"Clinical service {service.code} created",
                 after=audit.snapshot(service, SERVICE_FIELDS),
             )
     except IntegrityError:
-        raise Conflict(f"a clinical service with code {service.code!r} already exists", field="code") from None
+        raise Conflict(
+            f"a clinical service with code {service.code!r} already exists", field="code"
+        ) from None
     return service
 
 
@@ -172,7 +188,9 @@ def create_user(
         require(actor, Perm.USERS_MANAGE)
     username = _clean_name(username, "username", 150)
     if role not in Role.values:
-        raise InvalidInput(f"must be one of {', '.join(Role.values)} (got {role[:40]!r})", field="role")
+        raise InvalidInput(
+            f"must be one of {', '.join(Role.values)} (got {role[:40]!r})", field="role"
+        )
     user = User(
         username=username,
         role=role,
@@ -194,7 +212,9 @@ def create_user(
         with transaction.atomic():
             user.save()
             audit.record(
-                "user.create", actor=actor, obj=user,
+                "user.create",
+                actor=actor,
+                obj=user,
                 summary=f"Account {user.username} created with role {role}",
                 after=audit.snapshot(user, USER_FIELDS),
             )
@@ -212,7 +232,7 @@ def user_by_username(username: str, field: str = "user") -> User:
 
 # --- API tokens -------------------------------------------------------------------------
 
-TOKEN_PREFIX = "cl_"
+TOKEN_PREFIX = "cl_"  # noqa: S105  (a marker, not a secret)
 # Writing last_used_at on every call would make every read a write; once a minute is
 # precise enough for an access review.
 TOKEN_TOUCH_SECONDS = 60
@@ -231,11 +251,15 @@ class IssuedToken:
 def create_token(actor: User | None, *, user: User, name: str = "") -> IssuedToken:
     name = _clean_name(name or "api", "name", 100)
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(user=user, name=name, prefix=secret[: len(TOKEN_PREFIX) + 6], digest=token_digest(secret))
+    token = ApiToken(
+        user=user, name=name, prefix=secret[: len(TOKEN_PREFIX) + 6], digest=token_digest(secret)
+    )
     with transaction.atomic():
         token.save()
         audit.record(
-            "token.create", actor=actor, obj=token,
+            "token.create",
+            actor=actor,
+            obj=token,
             summary=f"API token {token.prefix}… ({name}) created for {user.username}",
             after={"user": user.username, "name": name, "prefix": token.prefix},
         )
@@ -253,7 +277,9 @@ def revoke_token(actor: User | None, token_id: int) -> ApiToken:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
         audit.record(
-            "token.revoke", actor=actor, obj=token,
+            "token.revoke",
+            actor=actor,
+            obj=token,
             summary=f"API token {token.prefix}… of {token.user.username} revoked",
         )
     return token
@@ -271,6 +297,9 @@ def authenticate_token(secret: str) -> User | None:
     if token is None:
         return None
     now = timezone.now()
-    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > TOKEN_TOUCH_SECONDS:
+    if (
+        token.last_used_at is None
+        or (now - token.last_used_at).total_seconds() > TOKEN_TOUCH_SECONDS
+    ):
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token.user

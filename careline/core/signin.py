@@ -12,19 +12,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pyotp
-from pyotp.exceptions import OTPVerificationError
 from django.conf import settings
 from django.contrib.auth import authenticate, login
 from django.db import transaction
 from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
+from pyotp.exceptions import OTPVerificationError
 
 from careline.core import audit, crypto
 from careline.core.models import User
 
 PENDING_KEY = "careline_mfa_pending"
-ENROL_SECRET_KEY = "careline_mfa_enrol_secret"
+ENROL_SECRET_KEY = "careline_mfa_enrol_secret"  # noqa: S105  (a session key name)
 LAST_ACTIVITY_KEY = "careline_last_activity"
 # The password step is good for this long before the second factor must be given.
 PENDING_SECONDS = 300
@@ -63,11 +63,16 @@ def _register_failure(user: User | None, username: str, reason: str) -> Result:
         user.refresh_from_db(fields=["failed_logins"])
         audit.record("login.failed", actor=user, obj=user, summary=f"Sign-in failed: {reason}")
         if user.failed_logins < settings.LOGIN_LOCKOUT_FAILURES:
-            return Result(Outcome.REFUSED, "Wrong username or password." if reason == "password" else "Wrong code.")
+            return Result(
+                Outcome.REFUSED,
+                "Wrong username or password." if reason == "password" else "Wrong code.",
+            )
         until = timezone.now() + timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
         User.objects.filter(pk=user.pk).update(failed_logins=0, locked_until=until)
         audit.record(
-            "login.locked", actor=user, obj=user,
+            "login.locked",
+            actor=user,
+            obj=user,
             summary=f"Account locked for {settings.LOGIN_LOCKOUT_MINUTES} minutes after "
             f"{settings.LOGIN_LOCKOUT_FAILURES} failed sign-ins",
         )
@@ -98,12 +103,16 @@ def sign_in_password(request: HttpRequest, username: str, password: str) -> Resu
     user = User.objects.filter(username=username).first()
     if user is not None and is_locked(user):
         assert user.locked_until is not None
-        audit.record("login.failed", actor=user, obj=user, summary="Sign-in refused: account locked")
+        audit.record(
+            "login.failed", actor=user, obj=user, summary="Sign-in refused: account locked"
+        )
         return Result(Outcome.LOCKED, _locked_message(user.locked_until), user.locked_until)
     # authenticate() hashes even for an unknown username, so timing does not tell which exist.
     authenticated = authenticate(request, username=username, password=password)
     if authenticated is None:
-        return _register_failure(user, username, "password" if user is None or user.is_active else "inactive")
+        return _register_failure(
+            user, username, "password" if user is None or user.is_active else "inactive"
+        )
     assert isinstance(authenticated, User)
     if authenticated.has_mfa:
         _set_pending(request, authenticated)
@@ -126,7 +135,10 @@ def pending_user(request: HttpRequest) -> User | None:
     if timezone.now().timestamp() - pending.get("at", 0) > PENDING_SECONDS:
         request.session.pop(PENDING_KEY, None)
         return None
-    return User.objects.filter(pk=pending.get("user"), is_active=True).first()
+    user_id = pending.get("user")
+    if not isinstance(user_id, int):
+        return None
+    return User.objects.filter(pk=user_id, is_active=True).first()
 
 
 def _matching_step(secret: str, code: str, after_step: int) -> int | None:
@@ -135,7 +147,9 @@ def _matching_step(secret: str, code: str, after_step: int) -> int | None:
     if not code.isdigit() or len(code) != 6:
         return None
     try:
-        step = pyotp.TOTP(secret).verify_and_get_timecode(code, for_time=timezone.now(), valid_window=1)
+        step = pyotp.TOTP(secret).verify_and_get_timecode(
+            code, for_time=timezone.now(), valid_window=1
+        )
     except OTPVerificationError:
         return None
     return step if step > after_step else None
@@ -176,7 +190,12 @@ def confirm_enrolment(request: HttpRequest, user: User, code: str) -> Result:
         user.totp_confirmed_at = timezone.now()
         user.totp_last_step = step
         user.save(update_fields=["totp_secret", "totp_confirmed_at", "totp_last_step"])
-        audit.record("mfa.enrol", actor=user, obj=user, summary=f"{user.username} enrolled a TOTP second factor")
+        audit.record(
+            "mfa.enrol",
+            actor=user,
+            obj=user,
+            summary=f"{user.username} enrolled a TOTP second factor",
+        )
     return _complete(request, user)
 
 

@@ -49,13 +49,18 @@ def login_view(request: HttpRequest) -> HttpResponse:
     error = ""
     status = 200
     if request.method == "POST" and form.is_valid():
-        result = signin.sign_in_password(request, form.cleaned_data["username"], form.cleaned_data["password"])
+        result = signin.sign_in_password(
+            request, form.cleaned_data["username"], form.cleaned_data["password"]
+        )
         response = _after_password(request, result)
         if response is not None:
             return response
         error, status = result.message, 401 if result.outcome is signin.Outcome.REFUSED else 423
     return render(
-        request, "core/login.html", {"form": form, "error": error, "next": _next_url(request)}, status=status
+        request,
+        "core/login.html",
+        {"form": form, "error": error, "next": _next_url(request)},
+        status=status,
     )
 
 
@@ -75,7 +80,10 @@ def verify_view(request: HttpRequest) -> HttpResponse:
         if result.outcome is signin.Outcome.LOCKED:
             request.session.pop(signin.PENDING_KEY, None)
     return render(
-        request, "core/verify.html", {"form": form, "error": error, "next": _next_url(request)}, status=status
+        request,
+        "core/verify.html",
+        {"form": form, "error": error, "next": _next_url(request)},
+        status=status,
     )
 
 
@@ -94,8 +102,17 @@ def enrol_view(request: HttpRequest) -> HttpResponse:
         if result.outcome is signin.Outcome.SIGNED_IN:
             return redirect(_next_url(request))
         error, status = result.message, 401 if result.outcome is signin.Outcome.REFUSED else 423
-    qr_svg = segno.make(uri, error="m").svg_inline(scale=5, title="QR code for your authenticator app")
-    context = {"form": form, "error": error, "qr_svg": qr_svg, "secret": secret, "next": _next_url(request), "uri": uri}
+    qr_svg = segno.make(uri, error="m").svg_inline(
+        scale=5, title="QR code for your authenticator app"
+    )
+    context = {
+        "form": form,
+        "error": error,
+        "qr_svg": qr_svg,
+        "secret": secret,
+        "next": _next_url(request),
+        "uri": uri,
+    }
     return render(request, "core/enrol.html", context, status=status)
 
 
@@ -164,7 +181,18 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     return render(request, "core/audit.html", context)
 
 
-CSV_COLUMNS = ["id", "at", "actor_name", "action", "object_type", "object_id", "summary", "request_id", "ip", "hash"]
+CSV_COLUMNS = [
+    "id",
+    "at",
+    "actor_name",
+    "action",
+    "object_type",
+    "object_id",
+    "summary",
+    "request_id",
+    "ip",
+    "hash",
+]
 
 
 def _cell(value: object) -> str:
@@ -188,7 +216,9 @@ def audit_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     assert isinstance(user, User)
     # The export is itself an event, written before a single row leaves the building.
     audit.record(
-        "audit.export", actor=user, summary=f"Exported {events.count()} audit events as CSV",
+        "audit.export",
+        actor=user,
+        summary=f"Exported {events.count()} audit events as CSV",
         after={"filters": {k: v for k, v in request.GET.items() if v}},
     )
     writer = csv.writer(_Echo())

@@ -40,5 +40,7 @@ def release(name: str, holder: str) -> None:
 
 
 def holder_of(name: str) -> str | None:
-    lease = Lease.objects.filter(name=name, expires_at__gte=timezone.now()).exclude(holder="").first()
+    lease = (
+        Lease.objects.filter(name=name, expires_at__gte=timezone.now()).exclude(holder="").first()
+    )
     return lease.holder if lease else None

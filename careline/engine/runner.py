@@ -12,6 +12,7 @@ thread asgiref keeps for thread-sensitive code, so the engine holds one connecti
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -75,15 +76,22 @@ class Engine:
     async def run(self, stop: asyncio.Event) -> None:
         requestctx.bind(requestctx.RequestContext(origin="engine"))
         await db(self._register_node)
-        log.info("engine=%s started pid=%s loops=%s", self.node_id, os.getpid(), [s.name for s in self.loops])
-        shared = [asyncio.create_task(self._loop(spec, stop)) for spec in self.loops if not spec.leader_only]
+        log.info(
+            "engine=%s started pid=%s loops=%s",
+            self.node_id,
+            os.getpid(),
+            [s.name for s in self.loops],
+        )
+        shared = [
+            asyncio.create_task(self._loop(spec, stop))
+            for spec in self.loops
+            if not spec.leader_only
+        ]
         try:
             while not stop.is_set():
                 await self._beat()
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=self.tick_s)
-                except TimeoutError:
-                    pass
         finally:
             await self._step_down()
             for task in shared:
@@ -103,7 +111,9 @@ class Engine:
             log.info("engine=%s is now the leader", self.node_id)
             self.is_leader = True
             self._leader_tasks = [
-                asyncio.create_task(self._loop(spec, None)) for spec in self.loops if spec.leader_only
+                asyncio.create_task(self._loop(spec, None))
+                for spec in self.loops
+                if spec.leader_only
             ]
         elif not leading and self.is_leader:
             log.warning("engine=%s lost the leadership lease", self.node_id)
@@ -152,7 +162,11 @@ class Engine:
         )
 
     def _write_heartbeat(self) -> None:
-        EngineNode.objects.filter(node_id=self.node_id).update(last_beat=timezone.now(), is_leader=self.is_leader)
+        EngineNode.objects.filter(node_id=self.node_id).update(
+            last_beat=timezone.now(), is_leader=self.is_leader
+        )
 
     def _deregister_node(self) -> None:
-        EngineNode.objects.filter(node_id=self.node_id).update(stopped_at=timezone.now(), is_leader=False)
+        EngineNode.objects.filter(node_id=self.node_id).update(
+            stopped_at=timezone.now(), is_leader=False
+        )

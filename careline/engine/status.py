@@ -23,7 +23,9 @@ class EngineStatus:
         return {
             "running": self.running,
             "leader": self.leader,
-            "heartbeat_age_s": None if self.heartbeat_age_s is None else round(self.heartbeat_age_s, 1),
+            "heartbeat_age_s": None
+            if self.heartbeat_age_s is None
+            else round(self.heartbeat_age_s, 1),
             "nodes": self.nodes,
         }
 

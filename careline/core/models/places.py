@@ -47,7 +47,9 @@ class Department(models.Model):
 class ClinicalService(models.Model):
     code = models.CharField(max_length=32, unique=True, validators=[code_validator])
     name = models.CharField(max_length=200)
-    tier = models.PositiveSmallIntegerField(choices=ServiceTier.choices, default=ServiceTier.SUPPORTING)
+    tier = models.PositiveSmallIntegerField(
+        choices=ServiceTier.choices, default=ServiceTier.SUPPORTING
+    )
     description = models.TextField(blank=True)
 
     class Meta:

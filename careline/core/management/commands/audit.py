@@ -20,8 +20,11 @@ class Command(CareLineCommand):
         if result.intact:
             self.stdout.write(f"audit trail intact: {result.checked} events verified")
             return
+        assert result.broken_id is not None
         event = AuditEvent.objects.filter(pk=result.broken_id).first()
-        where = f"{event.at:%Y-%m-%d %H:%M:%S} {event.action} by {event.actor_name}" if event else ""
+        where = (
+            f"{event.at:%Y-%m-%d %H:%M:%S} {event.action} by {event.actor_name}" if event else ""
+        )
         self.stderr.write(
             f"audit trail BROKEN at event {result.broken_id} ({where}): {result.reason}; "
             f"{result.checked} events before it verified"

@@ -25,11 +25,6 @@ class Command(CareLineCommand):
         startup.migrate()
         if options["demo"]:
             load_demo(self.stdout)
-        base = [sys.executable, "-m", "careline.cli"]
-        children = [
-            subprocess.Popen([*base, "serve", "--no-migrate"]),
-            subprocess.Popen([*base, "engine", "--no-migrate"]),
-        ]
         stopping = False
 
         def stop(signum: int, frame: FrameType | None) -> None:
@@ -38,19 +33,28 @@ class Command(CareLineCommand):
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
+        # Two processes, not threads: gunicorn forks its workers, the engine owns its event loop.
+        base = [sys.executable, "-m", "careline.cli"]
+        children = {
+            name: subprocess.Popen([*base, name, "--no-migrate"])  # noqa: S603  (our own interpreter)
+            for name in ("serve", "engine")
+        }
         exit_code = 0
         while not stopping:
-            dead = [c for c in children if c.poll() is not None]
+            dead = {name: child for name, child in children.items() if child.poll() is not None}
             if dead:
-                exit_code = dead[0].returncode or 1
-                self.stderr.write(f"careline: {dead[0].args[3]} exited with {dead[0].returncode}; stopping")
+                name, child = next(iter(dead.items()))
+                exit_code = child.returncode or 1
+                self.stderr.write(
+                    f"careline: {name} exited with {child.returncode}; stopping the rest"
+                )
                 break
             time.sleep(0.2)
-        for child in children:
+        for child in children.values():
             if child.poll() is None:
                 child.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + STOP_GRACE_S
-        for child in children:
+        for child in children.values():
             try:
                 child.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:

@@ -31,7 +31,9 @@ class Command(CareLineCommand):
             self.stdout.write(issued.secret)
         elif action == "list":
             user = services.user_by_username(options["user"])
-            self.stdout.write(f"{'ID':>5}  {'PREFIX':<10} {'NAME':<20} {'CREATED':<17} {'LAST USED':<17} STATE")
+            self.stdout.write(
+                f"{'ID':>5}  {'PREFIX':<10} {'NAME':<20} {'CREATED':<17} {'LAST USED':<17} STATE"
+            )
             for token in ApiToken.objects.filter(user=user).order_by("id"):
                 self.stdout.write(
                     f"{token.pk:>5}  {token.prefix:<10} {token.name[:20]:<20} {_when(token.created_at):<17} "
@@ -39,7 +41,9 @@ class Command(CareLineCommand):
                 )
         else:
             token = services.revoke_token(None, options["id"])
-            self.stdout.write(f"revoked token {token.pk} ({token.prefix}…) of {token.user.username}")
+            self.stdout.write(
+                f"revoked token {token.pk} ({token.prefix}…) of {token.user.username}"
+            )
 
 
 def _when(value: Any) -> str:

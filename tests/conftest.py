@@ -1,0 +1,126 @@
+"""The people every CareLine test talks about.
+
+Nurse Maria works in the ED at Northgate; Priya is a service-desk agent; Sam an on-call
+engineer; Helen the IT manager; Frank the auditor; Alex the admin. Olive is an outsider: a
+ward clerk at the other site, who must never see the ED's business.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from django.db import connection
+from django.test import Client
+
+from careline.core import services
+from careline.core.models import User
+
+PASSWORD = "Correct-Horse-Battery-9"
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    # Argon2 is the product's hasher (tests/core/test_signin.py checks it); tests that
+    # only need an account use a fast one.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@dataclass
+class Hospital:
+    nurse: User
+    agent: User
+    engineer: User
+    manager: User
+    auditor: User
+    admin: User
+    outsider: User
+
+    def all(self) -> dict[str, User]:
+        return {k: v for k, v in vars(self).items() if isinstance(v, User)}
+
+
+@pytest.fixture
+def hospital(db: None) -> Hospital:
+    services.create_site(None, code="NORTH", name="Northgate Medical Center", time_zone="America/New_York")
+    services.create_site(None, code="RIVER", name="Riverside Community Hospital", time_zone="America/Chicago")
+    services.create_department(None, code="NG-ED", name="Emergency Department", site="NORTH", clinical_area="ed")
+    services.create_department(None, code="NG-IT", name="Information Technology", site="NORTH", clinical_area="other")
+    services.create_department(None, code="RV-W1", name="Riverside Ward 1", site="RIVER", clinical_area="ward")
+    services.create_service(None, code="EHR", name="Electronic health record", tier=1)
+    services.create_service(None, code="PRINT", name="Printing", tier=3)
+
+    def person(username: str, role: str, department: str, first: str) -> User:
+        return services.create_user(
+            None, username=username, role=role, password=PASSWORD, department=department, first_name=first
+        )
+
+    return Hospital(
+        nurse=person("maria", "requester", "NG-ED", "Maria"),
+        agent=person("priya", "agent", "NG-IT", "Priya"),
+        engineer=person("sam", "engineer", "NG-IT", "Sam"),
+        manager=person("helen", "manager", "NG-IT", "Helen"),
+        auditor=person("frank", "auditor", "NG-IT", "Frank"),
+        admin=person("alex", "admin", "NG-IT", "Alex"),
+        outsider=person("olive", "requester", "RV-W1", "Olive"),
+    )
+
+
+class ApiClient:
+    """A test client that speaks JSON to /api/v1 with a bearer token."""
+
+    def __init__(self, token: str | None) -> None:
+        self.client = Client()
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+
+    def get(self, path: str, **params: Any) -> Any:
+        return self.client.get(f"/api/v1{path}", params, headers=self.headers)
+
+    def post(self, path: str, body: Any = None, *, raw: str | bytes | None = None) -> Any:
+        data = raw if raw is not None else json.dumps(body)
+        return self.client.post(f"/api/v1{path}", data, content_type="application/json", headers=self.headers)
+
+
+@pytest.fixture
+def api_as(hospital: Hospital) -> Any:
+    """api_as(hospital.nurse) is an API client holding a token of that person."""
+
+    def make(user: User | None) -> ApiClient:
+        if user is None:
+            return ApiClient(None)
+        return ApiClient(services.create_token(None, user=user, name="test").secret)
+
+    return make
+
+
+@pytest.fixture
+def scratch_db_env(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """Environment for a `careline` subprocess with a database of its own.
+
+    The same kind of database as this test run: a fresh SQLite file, or on PostgreSQL a
+    scratch database created here and dropped afterwards.
+    """
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env["CARELINE_DATA_DIR"] = str(tmp_path / "data")
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    if connection.vendor != "postgresql":
+        yield env
+        return
+    settings = connection.settings_dict
+    name = f"careline_scratch_{os.getpid()}_{tmp_path.name[-12:]}".lower().replace("-", "_")
+    admin_conn = dict(host=settings["HOST"] or None, port=settings["PORT"] or None, user=settings["USER"] or None, dbname="postgres", autocommit=True)
+    with psycopg.connect(**admin_conn) as conn:  # type: ignore[arg-type]
+        conn.execute(f'CREATE DATABASE "{name}"')
+    user = settings["USER"] or "postgres"
+    env["DATABASE_URL"] = f"postgres://{user}@{settings['HOST'] or '127.0.0.1'}:{settings['PORT'] or 5432}/{name}"
+    try:
+        yield env
+    finally:
+        with psycopg.connect(**admin_conn) as conn:  # type: ignore[arg-type]
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
