@@ -1,0 +1,217 @@
+"""The engine runner: leadership lease, standby take-over, clean shutdown, start-up migration.
+
+The lease rules are tested in-process; the processes themselves are real `careline`
+subprocesses on a database of their own, killed and stopped the way an operator would.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+import time_machine
+from django.conf import settings as django_settings
+
+from careline.engine import leases
+from careline.engine.models import Lease
+
+T0 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
+
+# --- the lease, in-process ------------------------------------------------------------------
+
+
+def test_one_holder_at_a_time(db: None) -> None:
+    with time_machine.travel(T0, tick=False) as clock:
+        assert leases.acquire("leader", "a", 20)
+        assert not leases.acquire("leader", "b", 20)
+        assert leases.acquire("leader", "a", 20)  # renewal
+        clock.shift(timedelta(seconds=19))
+        assert not leases.acquire("leader", "b", 20)
+        assert leases.holder_of("leader") == "a"
+
+
+def test_a_lapsed_lease_passes_to_the_next_engine(db: None) -> None:
+    with time_machine.travel(T0, tick=False) as clock:
+        assert leases.acquire("leader", "a", 20)
+        clock.shift(timedelta(seconds=21))
+        assert leases.holder_of("leader") is None
+        assert leases.acquire("leader", "b", 20)
+        # The old leader, back from a long pause, must not believe it still leads.
+        assert not leases.acquire("leader", "a", 20)
+        assert Lease.objects.get(name="leader").acquired_at == T0 + timedelta(seconds=21)
+
+
+def test_a_released_lease_is_free_at_once(db: None) -> None:
+    assert leases.acquire("leader", "a", 20)
+    leases.release("leader", "b")  # not b's to release
+    assert not leases.acquire("leader", "b", 20)
+    leases.release("leader", "a")
+    assert leases.acquire("leader", "b", 20)
+
+
+def test_default_timing_keeps_takeover_within_thirty_seconds() -> None:
+    assert django_settings.ENGINE_LEASE_SECONDS + django_settings.ENGINE_TICK_SECONDS <= 30
+
+
+# --- real processes ---------------------------------------------------------------------------
+
+
+def _careline(env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "careline.cli", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def _query(env: dict[str, str], sql: str) -> list[tuple[Any, ...]]:
+    """Read the subprocesses' database directly, as an operator's psql would."""
+    if "DATABASE_URL" in env:
+        with psycopg.connect(env["DATABASE_URL"]) as conn:
+            try:
+                return list(conn.execute(sql).fetchall())
+            except psycopg.errors.UndefinedTable:
+                return []  # tables not there yet
+    path = Path(env["CARELINE_DATA_DIR"]) / "careline.sqlite3"
+    if not path.exists():
+        return []
+    with contextlib.closing(sqlite3.connect(path, timeout=10)) as conn:
+        try:
+            return list(conn.execute(sql).fetchall())
+        except sqlite3.OperationalError:
+            return []  # tables not there yet
+
+
+def _wait_for(what: str, condition: Callable[[], Any], timeout: float) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(0.25)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def _leader(env: dict[str, str]) -> str | None:
+    rows = _query(env, "SELECT holder FROM engine_lease WHERE name = 'engine-leader' AND holder <> ''")
+    return rows[0][0] if rows else None
+
+
+def _nodes(env: dict[str, str]) -> dict[str, tuple[int, bool, bool]]:
+    rows = _query(env, "SELECT node_id, pid, is_leader, stopped_at FROM engine_enginenode")
+    return {r[0]: (r[1], bool(r[2]), r[3] is not None) for r in rows}
+
+
+@pytest.fixture
+def processes() -> Iterator[list[subprocess.Popen[bytes]]]:
+    started: list[subprocess.Popen[bytes]] = []
+    yield started
+    for proc in started:
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def test_two_engines_start_at_once_one_leads_the_other_takes_over(
+    scratch_db_env: dict[str, str], processes: list[subprocess.Popen[bytes]]
+) -> None:
+    env = scratch_db_env
+    # Both start on an empty database: both migrate, one waits for the other's lock.
+    first, second = _careline(env, "engine"), _careline(env, "engine")
+    processes += [first, second]
+    _wait_for("two engines to register", lambda: len(_nodes(env)) == 2, 60)
+    leader_id = _wait_for("a leader", lambda: _leader(env), 30)
+    nodes = _nodes(env)
+    leader_pid = nodes[leader_id][0]
+    standby_id = next(node for node in nodes if node != leader_id)
+    assert _wait_for("the leader to mark itself", lambda: _nodes(env)[leader_id][1], 15)
+    assert not _nodes(env)[standby_id][1]
+
+    # The leader dies without a word: the standby must take over within 30 s.
+    leader_proc = first if first.pid == leader_pid else second
+    standby_proc = second if leader_proc is first else first
+    died = time.monotonic()
+    os.killpg(leader_proc.pid, signal.SIGKILL)
+    leader_proc.wait()
+    _wait_for("the standby to take over", lambda: _leader(env) == standby_id, 30)
+    takeover = time.monotonic() - died
+    assert takeover < 30, takeover
+
+    # SIGTERM: a clean stop that gives the lease back at once.
+    standby_proc.send_signal(signal.SIGTERM)
+    assert standby_proc.wait(timeout=20) == 0
+    assert _leader(env) is None
+    assert _nodes(env)[standby_id][2] is True  # stopped_at recorded
+    log = standby_proc.stdout.read().decode() if standby_proc.stdout else ""
+    assert "is now the leader" in log and "stopped" in log
+
+
+def test_engine_upgrades_an_older_database_before_it_runs(
+    scratch_db_env: dict[str, str], processes: list[subprocess.Popen[bytes]]
+) -> None:
+    env = scratch_db_env
+    subprocess.run([sys.executable, "-m", "careline.cli", "migrate", "core", "0001", "-v0"], env=env, check=True)
+    assert not _query(env, "SELECT name FROM django_migrations WHERE app = 'core' AND name = '0002_audit_append_only'")
+    engine = _careline(env, "engine")
+    processes.append(engine)
+    _wait_for("the engine to register", lambda: _nodes(env), 60)
+    assert _query(env, "SELECT name FROM django_migrations WHERE app = 'core' AND name = '0002_audit_append_only'")
+    engine.send_signal(signal.SIGTERM)
+    assert engine.wait(timeout=20) == 0
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _get_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310  (our own localhost)
+        return json.loads(response.read())
+
+
+def test_careline_run_serves_and_stops_both_on_sigterm(
+    scratch_db_env: dict[str, str], processes: list[subprocess.Popen[bytes]]
+) -> None:
+    port = _free_port()
+    env = {**scratch_db_env, "CARELINE_PORT": str(port), "CARELINE_WEB_WORKERS": "1"}
+    run = _careline(env, "run", "--demo")
+    processes.append(run)
+
+    def ready() -> Any:
+        try:
+            body = _get_json(f"http://127.0.0.1:{port}/readyz")
+        except OSError:
+            return None
+        return body if body["engine"]["running"] else None
+
+    body = _wait_for("web and engine to be up", ready, 60)
+    assert body["status"] == "ok"
+    assert body["engine"]["leader"]
+    run.send_signal(signal.SIGTERM)
+    assert run.wait(timeout=30) == 0
+    output = run.stdout.read().decode() if run.stdout else ""
+    assert "Demo hospital loaded" in output
+    assert "nurse.ed" in output
+    with pytest.raises(OSError):
+        _get_json(f"http://127.0.0.1:{port}/healthz")
+    # Nothing left behind: the engine recorded its stop.
+    assert all(stopped for _, _, stopped in _nodes(env).values())
