@@ -8,11 +8,17 @@ import sys
 
 from django.core.management import execute_from_command_line
 
+from careline.env import ImproperSetting
+
 
 def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "careline.settings")
     args = sys.argv[1:] if argv is None else argv
-    execute_from_command_line(["careline", *args])
+    try:
+        execute_from_command_line(["careline", *args])
+    except ImproperSetting as exc:
+        # A deployment mistake, not a bug: one line naming the variable, no traceback.
+        sys.exit(f"careline: configuration error: {exc}")
 
 
 if __name__ == "__main__":
