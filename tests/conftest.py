@@ -48,17 +48,32 @@ class Hospital:
 
 @pytest.fixture
 def hospital(db: None) -> Hospital:
-    services.create_site(None, code="NORTH", name="Northgate Medical Center", time_zone="America/New_York")
-    services.create_site(None, code="RIVER", name="Riverside Community Hospital", time_zone="America/Chicago")
-    services.create_department(None, code="NG-ED", name="Emergency Department", site="NORTH", clinical_area="ed")
-    services.create_department(None, code="NG-IT", name="Information Technology", site="NORTH", clinical_area="other")
-    services.create_department(None, code="RV-W1", name="Riverside Ward 1", site="RIVER", clinical_area="ward")
+    services.create_site(
+        None, code="NORTH", name="Northgate Medical Center", time_zone="America/New_York"
+    )
+    services.create_site(
+        None, code="RIVER", name="Riverside Community Hospital", time_zone="America/Chicago"
+    )
+    services.create_department(
+        None, code="NG-ED", name="Emergency Department", site="NORTH", clinical_area="ed"
+    )
+    services.create_department(
+        None, code="NG-IT", name="Information Technology", site="NORTH", clinical_area="other"
+    )
+    services.create_department(
+        None, code="RV-W1", name="Riverside Ward 1", site="RIVER", clinical_area="ward"
+    )
     services.create_service(None, code="EHR", name="Electronic health record", tier=1)
     services.create_service(None, code="PRINT", name="Printing", tier=3)
 
     def person(username: str, role: str, department: str, first: str) -> User:
         return services.create_user(
-            None, username=username, role=role, password=PASSWORD, department=department, first_name=first
+            None,
+            username=username,
+            role=role,
+            password=PASSWORD,
+            department=department,
+            first_name=first,
         )
 
     return Hospital(
@@ -84,7 +99,9 @@ class ApiClient:
 
     def post(self, path: str, body: Any = None, *, raw: str | bytes | None = None) -> Any:
         data = raw if raw is not None else json.dumps(body)
-        return self.client.post(f"/api/v1{path}", data, content_type="application/json", headers=self.headers)
+        return self.client.post(
+            f"/api/v1{path}", data, content_type="application/json", headers=self.headers
+        )
 
 
 @pytest.fixture
@@ -114,11 +131,19 @@ def scratch_db_env(tmp_path: Path) -> Iterator[dict[str, str]]:
         return
     settings = connection.settings_dict
     name = f"careline_scratch_{os.getpid()}_{tmp_path.name[-12:]}".lower().replace("-", "_")
-    admin_conn = dict(host=settings["HOST"] or None, port=settings["PORT"] or None, user=settings["USER"] or None, dbname="postgres", autocommit=True)
+    admin_conn = {
+        "host": settings["HOST"] or None,
+        "port": settings["PORT"] or None,
+        "user": settings["USER"] or None,
+        "dbname": "postgres",
+        "autocommit": True,
+    }
     with psycopg.connect(**admin_conn) as conn:  # type: ignore[arg-type]
         conn.execute(f'CREATE DATABASE "{name}"')
     user = settings["USER"] or "postgres"
-    env["DATABASE_URL"] = f"postgres://{user}@{settings['HOST'] or '127.0.0.1'}:{settings['PORT'] or 5432}/{name}"
+    env["DATABASE_URL"] = (
+        f"postgres://{user}@{settings['HOST'] or '127.0.0.1'}:{settings['PORT'] or 5432}/{name}"
+    )
     try:
         yield env
     finally:

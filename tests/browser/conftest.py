@@ -77,9 +77,7 @@ def chromium_executable() -> str:
         return configured
     if os.access(DEFAULT_CHROMIUM, os.X_OK):
         return DEFAULT_CHROMIUM
-    reason = (
-        f"Chromium not found: CARELINE_CHROMIUM is unset and {DEFAULT_CHROMIUM} does not exist"
-    )
+    reason = f"Chromium not found: CARELINE_CHROMIUM is unset and {DEFAULT_CHROMIUM} does not exist"
     if os.environ.get("CARELINE_REQUIRE_BROWSER") == "1":
         pytest.fail(f"Chromium is required (CARELINE_REQUIRE_BROWSER=1). {reason}")
     pytest.skip(reason)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 from typing import Any
 
 import pytest
@@ -39,7 +40,7 @@ def test_each_event_is_chained_to_the_one_before(hospital: Hospital) -> None:
     events = list(AuditEvent.objects.order_by("id"))
     assert len(events) > 10
     assert events[0].prev_hash == audit.GENESIS
-    for before, after in zip(events, events[1:], strict=False):
+    for before, after in itertools.pairwise(events):
         assert after.prev_hash == before.hash
         assert audit.compute_hash(after) == after.hash
 
@@ -50,10 +51,17 @@ def test_verify_passes_on_an_untouched_trail(hospital: Hospital) -> None:
     assert f"{AuditEvent.objects.count()} events verified" in out
 
 
-@pytest.mark.parametrize("statement", ["UPDATE core_auditevent SET summary = 'nothing to see'", "DELETE FROM core_auditevent"])
+@pytest.mark.parametrize(
+    "statement",
+    ["UPDATE core_auditevent SET summary = 'nothing to see'", "DELETE FROM core_auditevent"],
+)
 def test_the_database_refuses_update_and_delete(hospital: Hospital, statement: str) -> None:
     count = AuditEvent.objects.count()
-    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
         cursor.execute(statement)
     assert AuditEvent.objects.count() == count
     assert _verify()[0] == 0
@@ -74,7 +82,11 @@ def test_postgres_refuses_truncate(hospital: Hospital) -> None:
     with connection.cursor() as cursor:
         # Django's foreign keys are deferred; settle them so TRUNCATE meets only our trigger.
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
         cursor.execute("TRUNCATE core_auditevent CASCADE")
 
 
@@ -82,7 +94,10 @@ def test_an_altered_row_is_found_and_named(hospital: Hospital) -> None:
     target = AuditEvent.objects.order_by("id")[5]
     _drop_triggers()
     with connection.cursor() as cursor:
-        cursor.execute("UPDATE core_auditevent SET summary = %s WHERE id = %s", ["Account created with role admin", target.pk])
+        cursor.execute(
+            "UPDATE core_auditevent SET summary = %s WHERE id = %s",
+            ["Account created with role admin", target.pk],
+        )
     code, _, err = _verify()
     assert code == 1
     assert f"BROKEN at event {target.pk}" in err
@@ -109,7 +124,10 @@ def test_a_rehashed_row_still_breaks_the_next_link(hospital: Hospital) -> None:
     target.hash = audit.compute_hash(target)
     _drop_triggers()
     with connection.cursor() as cursor:
-        cursor.execute("UPDATE core_auditevent SET summary = %s, hash = %s WHERE id = %s", [target.summary, target.hash, target.pk])
+        cursor.execute(
+            "UPDATE core_auditevent SET summary = %s, hash = %s WHERE id = %s",
+            [target.summary, target.hash, target.pk],
+        )
     code, _, err = _verify()
     assert code == 1
     assert f"BROKEN at event {events[2].pk}" in err
@@ -117,7 +135,11 @@ def test_a_rehashed_row_still_breaks_the_next_link(hospital: Hospital) -> None:
 
 def test_concurrent_style_appends_keep_one_line(hospital: Hospital) -> None:
     for i in range(50):
-        audit.record("test.event", summary=f"event {i}", after={"i": i, "nested": {"b": [1, 2.5, None], "a": "ü"}})
+        audit.record(
+            "test.event",
+            summary=f"event {i}",
+            after={"i": i, "nested": {"b": [1, 2.5, None], "a": "ü"}},
+        )
     assert _verify()[0] == 0
     assert AuditEvent.objects.filter(prev_hash=audit.GENESIS).count() == 1
 
@@ -168,8 +190,12 @@ def test_csv_export_is_itself_an_event(hospital: Hospital) -> None:
 
 
 def test_csv_export_neutralises_formulas(hospital: Hospital) -> None:
-    Client().post("/login/", {"username": "=HYPERLINK(\"http://evil\")", "password": "x"})
-    body = b"".join(_signed_in(hospital.auditor).get("/audit/export.csv", {"action": "login.failed"}).streaming_content).decode()  # type: ignore[attr-defined]
+    Client().post("/login/", {"username": '=HYPERLINK("http://evil")', "password": "x"})
+    body = b"".join(
+        _signed_in(hospital.auditor)
+        .get("/audit/export.csv", {"action": "login.failed"})
+        .streaming_content
+    ).decode()  # type: ignore[attr-defined]
     assert "'=HYPERLINK" in body
 
 
@@ -184,5 +210,9 @@ def test_logins_are_events(hospital: Hospital) -> None:
     client.post("/login/", {"username": "maria", "password": "wrong"})
     client.post("/login/", {"username": "maria", "password": PASSWORD})
     client.post("/logout/")
-    actions = list(AuditEvent.objects.filter(actor_name="maria").order_by("id").values_list("action", flat=True))
+    actions = list(
+        AuditEvent.objects.filter(actor_name="maria")
+        .order_by("id")
+        .values_list("action", flat=True)
+    )
     assert actions[-3:] == ["login.failed", "login", "logout"]

@@ -28,10 +28,20 @@ def run(*args: str, stdin: str = "") -> str:
 
 
 def test_createuser_with_password_from_stdin(hospital: Hospital) -> None:
-    out = run("createuser", "nina", "--role", "requester", "--department", "NG-ED", "--password-stdin", stdin="Night-Shift-Nurse-7\n")
+    out = run(
+        "createuser",
+        "nina",
+        "--role",
+        "requester",
+        "--department",
+        "NG-ED",
+        "--password-stdin",
+        stdin="Night-Shift-Nurse-7\n",
+    )
     assert "created nina (requester)" in out
     nina = User.objects.get(username="nina")
-    assert nina.department is not None and nina.department.code == "NG-ED"
+    assert nina.department is not None
+    assert nina.department.code == "NG-ED"
     assert nina.check_password("Night-Shift-Nurse-7")
     event = AuditEvent.objects.get(action="user.create", object_id=str(nina.pk))
     assert event.actor_name == "cli"
@@ -41,12 +51,22 @@ def test_createuser_with_password_from_stdin(hospital: Hospital) -> None:
     ("args", "stdin", "message"),
     [
         (["maria", "--role", "requester"], "", "username: a user named 'maria' already exists"),
-        (["nina", "--role", "requester", "--department", "NOPE"], "", "department: no department has code 'NOPE'"),
-        (["nina", "--role", "requester", "--password-stdin"], "\n", "password: standard input was empty"),
+        (
+            ["nina", "--role", "requester", "--department", "NOPE"],
+            "",
+            "department: no department has code 'NOPE'",
+        ),
+        (
+            ["nina", "--role", "requester", "--password-stdin"],
+            "\n",
+            "password: standard input was empty",
+        ),
         (["nina", "--role", "requester", "--password-stdin"], "short\n", "password:"),
     ],
 )
-def test_createuser_refuses_bad_input_and_writes_nothing(hospital: Hospital, args: list[str], stdin: str, message: str) -> None:
+def test_createuser_refuses_bad_input_and_writes_nothing(
+    hospital: Hospital, args: list[str], stdin: str, message: str
+) -> None:
     users, events = User.objects.count(), AuditEvent.objects.count()
     with pytest.raises(CommandError, match=message):
         run("createuser", *args, stdin=stdin)
@@ -61,7 +81,8 @@ def test_createuser_refuses_an_unknown_role(hospital: Hospital) -> None:
 def test_token_create_prints_only_the_token_which_then_works(hospital: Hospital) -> None:
     out = run("token", "create", "--user", "alex", "--name", "prometheus")
     token = out.strip()
-    assert token.startswith("cl_") and "\n" not in token
+    assert token.startswith("cl_")
+    assert "\n" not in token
     stored = ApiToken.objects.get(user=hospital.admin)
     assert token not in (stored.digest, stored.prefix)  # only a digest is stored
     response = Client().get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
@@ -74,11 +95,14 @@ def test_token_list_and_revoke(hospital: Hospital) -> None:
     token = run("token", "create", "--user", "alex").strip()
     token_id = ApiToken.objects.get(user=hospital.admin).pk
     listing = run("token", "list", "--user", "alex")
-    assert token[:9] in listing and "active" in listing
+    assert token[:9] in listing
+    assert "active" in listing
     assert token not in listing
     assert "revoked token" in run("token", "revoke", str(token_id))
     assert "revoked" in run("token", "list", "--user", "alex")
-    assert Client().get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    assert (
+        Client().get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    )
     assert AuditEvent.objects.filter(action="token.revoke", object_id=str(token_id)).exists()
     with pytest.raises(CommandError, match="id: no API token has id 999999"):
         run("token", "revoke", "999999")
@@ -89,7 +113,9 @@ def test_token_list_and_revoke(hospital: Hospital) -> None:
 def test_deactivating_a_user_stops_their_tokens(hospital: Hospital) -> None:
     token = run("token", "create", "--user", "sam").strip()
     User.objects.filter(pk=hospital.engineer.pk).update(is_active=False)
-    assert Client().get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    assert (
+        Client().get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    )
 
 
 def test_demo_hospital_loads_once(db: None) -> None:
@@ -97,12 +123,30 @@ def test_demo_hospital_loads_once(db: None) -> None:
     assert "Demo hospital loaded" in first
     for username, *_ in USERS:
         assert username in first
-    counts = (Site.objects.count(), Department.objects.count(), ClinicalService.objects.count(), User.objects.count())
+    counts = (
+        Site.objects.count(),
+        Department.objects.count(),
+        ClinicalService.objects.count(),
+        User.objects.count(),
+    )
     assert counts == (2, len(DEPARTMENTS), len(SERVICES), len(USERS))
     assert Department.objects.get(code="NG-ICU").critical
     assert not Department.objects.get(code="NG-W4").critical
-    assert set(ClinicalService.objects.filter(tier=1).values_list("code", flat=True)) >= {"EHR", "PACS", "LIS", "PHARM", "NURSECALL"}
-    assert set(User.objects.values_list("role", flat=True)) == {"requester", "agent", "engineer", "manager", "auditor", "admin"}
+    assert set(ClinicalService.objects.filter(tier=1).values_list("code", flat=True)) >= {
+        "EHR",
+        "PACS",
+        "LIS",
+        "PHARM",
+        "NURSECALL",
+    }
+    assert set(User.objects.values_list("role", flat=True)) == {
+        "requester",
+        "agent",
+        "engineer",
+        "manager",
+        "auditor",
+        "admin",
+    }
     events = AuditEvent.objects.count()
     second = run("demo")
     assert "nothing changed" in second
@@ -111,8 +155,8 @@ def test_demo_hospital_loads_once(db: None) -> None:
 
 
 def test_careline_command_is_installed_and_lists_its_subcommands() -> None:
-    out = subprocess.run([sys.executable, "-m", "careline.cli", "help"], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "careline.cli", "help"], capture_output=True, text=True, check=True
+    ).stdout
     for command in ("run", "serve", "engine", "demo", "createuser", "token", "audit"):
         assert f"    {command}\n" in out
-
-

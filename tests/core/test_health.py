@@ -32,8 +32,17 @@ def test_readyz_reports_the_database_and_a_missing_engine(db: None) -> None:
 
 def test_readyz_reports_the_engine_heartbeat_age(db: None) -> None:
     now = timezone.now()
-    EngineNode.objects.create(node_id="a", hostname="h", pid=1, started_at=now, last_beat=now - timedelta(seconds=3), is_leader=True)
-    EngineNode.objects.create(node_id="b", hostname="h", pid=2, started_at=now, last_beat=now - timedelta(seconds=4))
+    EngineNode.objects.create(
+        node_id="a",
+        hostname="h",
+        pid=1,
+        started_at=now,
+        last_beat=now - timedelta(seconds=3),
+        is_leader=True,
+    )
+    EngineNode.objects.create(
+        node_id="b", hostname="h", pid=2, started_at=now, last_beat=now - timedelta(seconds=4)
+    )
     engine = Client().get("/readyz").json()["engine"]
     assert engine["running"] is True
     assert engine["leader"] == "a"
@@ -43,7 +52,14 @@ def test_readyz_reports_the_engine_heartbeat_age(db: None) -> None:
 
 def test_a_dead_engine_shows_as_stopped_with_its_age(db: None) -> None:
     now = timezone.now()
-    EngineNode.objects.create(node_id="a", hostname="h", pid=1, started_at=now, last_beat=now - timedelta(minutes=5), is_leader=True)
+    EngineNode.objects.create(
+        node_id="a",
+        hostname="h",
+        pid=1,
+        started_at=now,
+        last_beat=now - timedelta(minutes=5),
+        is_leader=True,
+    )
     engine = Client().get("/readyz").json()["engine"]
     assert engine["running"] is False
     assert engine["leader"] is None
@@ -82,5 +98,8 @@ def test_pages_need_login_but_probes_do_not(db: None) -> None:
 def test_every_response_carries_a_request_id(db: None) -> None:
     response = Client().get("/healthz", headers={"X-Request-ID": "probe-12345678"})
     assert response["X-Request-ID"] == "probe-12345678"
-    generated = Client().get("/healthz", headers={"X-Request-ID": "bad id with spaces"})["X-Request-ID"]
-    assert len(generated) == 32 and " " not in generated
+    generated = Client().get("/healthz", headers={"X-Request-ID": "bad id with spaces"})[
+        "X-Request-ID"
+    ]
+    assert len(generated) == 32
+    assert " " not in generated

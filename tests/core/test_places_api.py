@@ -12,20 +12,32 @@ from tests.conftest import Hospital
 
 NEW_THINGS: dict[str, dict[str, Any]] = {
     "/sites": {"code": "EAST", "name": "Eastfield Clinic", "time_zone": "America/New_York"},
-    "/departments": {"code": "NG-ICU", "name": "Intensive Care Unit", "site": "NORTH", "clinical_area": "icu"},
+    "/departments": {
+        "code": "NG-ICU",
+        "name": "Intensive Care Unit",
+        "site": "NORTH",
+        "clinical_area": "icu",
+    },
     "/services": {"code": "PACS", "name": "Picture archiving", "tier": 1},
 }
 EXISTING = {"/sites": "NORTH", "/departments": "NG-ED", "/services": "EHR"}
 
 
 def _counts() -> tuple[int, int, int, int]:
-    return Site.objects.count(), Department.objects.count(), ClinicalService.objects.count(), AuditEvent.objects.count()
+    return (
+        Site.objects.count(),
+        Department.objects.count(),
+        ClinicalService.objects.count(),
+        AuditEvent.objects.count(),
+    )
 
 
 # --- who may ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", ["/sites", "/departments", "/services", "/sites/NORTH", "/me", "/engine", "/audit"])
+@pytest.mark.parametrize(
+    "path", ["/sites", "/departments", "/services", "/sites/NORTH", "/me", "/engine", "/audit"]
+)
 def test_every_endpoint_answers_401_without_credentials(api_as: Any, path: str) -> None:
     response = api_as(None).get(path)
     assert response.status_code == 401
@@ -43,8 +55,12 @@ def test_a_wrong_or_revoked_token_is_401(api_as: Any, hospital: Hospital, path: 
 
 
 @pytest.mark.parametrize("path", list(NEW_THINGS))
-@pytest.mark.parametrize("persona", ["nurse", "agent", "engineer", "manager", "auditor", "outsider"])
-def test_only_an_admin_may_create_places(api_as: Any, hospital: Hospital, path: str, persona: str) -> None:
+@pytest.mark.parametrize(
+    "persona", ["nurse", "agent", "engineer", "manager", "auditor", "outsider"]
+)
+def test_only_an_admin_may_create_places(
+    api_as: Any, hospital: Hospital, path: str, persona: str
+) -> None:
     api = api_as(getattr(hospital, persona))
     before = _counts()
     response = api.post(path, NEW_THINGS[path])
@@ -54,7 +70,9 @@ def test_only_an_admin_may_create_places(api_as: Any, hospital: Hospital, path: 
 
 
 @pytest.mark.parametrize("path", list(NEW_THINGS))
-def test_admin_creates_each_kind_and_reads_it_back(api_as: Any, hospital: Hospital, path: str) -> None:
+def test_admin_creates_each_kind_and_reads_it_back(
+    api_as: Any, hospital: Hospital, path: str
+) -> None:
     api = api_as(hospital.admin)
     body = NEW_THINGS[path]
     created = api.post(path, body)
@@ -67,23 +85,44 @@ def test_admin_creates_each_kind_and_reads_it_back(api_as: Any, hospital: Hospit
     assert event is not None
     assert event.actor_name == hospital.admin.username
     assert event.action.endswith(".create")
-    assert event.object_id and event.after["code"] == body["code"]
+    assert event.object_id
+    assert event.after["code"] == body["code"]
 
 
-def test_department_in_a_critical_area_is_critical_by_default(api_as: Any, hospital: Hospital) -> None:
+def test_department_in_a_critical_area_is_critical_by_default(
+    api_as: Any, hospital: Hospital
+) -> None:
     api = api_as(hospital.admin)
     icu = api.post("/departments", NEW_THINGS["/departments"]).json()
-    assert icu == {"code": "NG-ICU", "name": "Intensive Care Unit", "site": "NORTH", "clinical_area": "icu", "critical": True}
-    ward = api.post("/departments", {"code": "NG-W4", "name": "Ward 4", "site": "NORTH", "clinical_area": "ward"}).json()
+    assert icu == {
+        "code": "NG-ICU",
+        "name": "Intensive Care Unit",
+        "site": "NORTH",
+        "clinical_area": "icu",
+        "critical": True,
+    }
+    ward = api.post(
+        "/departments",
+        {"code": "NG-W4", "name": "Ward 4", "site": "NORTH", "clinical_area": "ward"},
+    ).json()
     assert ward["critical"] is False
     # The hospital may say otherwise: a step-down ICU area it does not treat as critical.
     stepdown = api.post(
-        "/departments", {"code": "NG-HDU", "name": "High dependency", "site": "NORTH", "clinical_area": "icu", "critical": False}
+        "/departments",
+        {
+            "code": "NG-HDU",
+            "name": "High dependency",
+            "site": "NORTH",
+            "clinical_area": "icu",
+            "critical": False,
+        },
     ).json()
     assert stepdown["critical"] is False
 
 
-@pytest.mark.parametrize("persona", ["nurse", "agent", "engineer", "manager", "auditor", "admin", "outsider"])
+@pytest.mark.parametrize(
+    "persona", ["nurse", "agent", "engineer", "manager", "auditor", "admin", "outsider"]
+)
 def test_everyone_signed_in_may_read_places(api_as: Any, hospital: Hospital, persona: str) -> None:
     api = api_as(getattr(hospital, persona))
     for path in ("/sites", "/departments", "/services"):
@@ -92,8 +131,13 @@ def test_everyone_signed_in_may_read_places(api_as: Any, hospital: Hospital, per
         assert response.json()["count"] >= 2
 
 
-@pytest.mark.parametrize(("persona", "status"), [("nurse", 403), ("agent", 403), ("manager", 403), ("auditor", 200), ("admin", 200)])
-def test_only_auditors_and_admins_read_the_audit_trail(api_as: Any, hospital: Hospital, persona: str, status: int) -> None:
+@pytest.mark.parametrize(
+    ("persona", "status"),
+    [("nurse", 403), ("agent", 403), ("manager", 403), ("auditor", 200), ("admin", 200)],
+)
+def test_only_auditors_and_admins_read_the_audit_trail(
+    api_as: Any, hospital: Hospital, persona: str, status: int
+) -> None:
     response = api_as(getattr(hospital, persona)).get("/audit")
     assert response.status_code == status
     if status == 200:
@@ -128,14 +172,21 @@ def test_lists_are_paginated_with_a_maximum_page_size(api_as: Any, hospital: Hos
 def test_departments_filter_by_site_and_criticality(api_as: Any, hospital: Hospital) -> None:
     api = api_as(hospital.agent)
     assert [d["code"] for d in api.get("/departments", site="RIVER").json()["items"]] == ["RV-W1"]
-    assert [d["code"] for d in api.get("/departments", critical="true").json()["items"]] == ["NG-ED"]
+    assert [d["code"] for d in api.get("/departments", critical="true").json()["items"]] == [
+        "NG-ED"
+    ]
 
 
 @pytest.mark.parametrize("path", ["/sites", "/departments", "/services", "/audit"])
-def test_list_queries_do_not_grow_with_rows(api_as: Any, hospital: Hospital, django_assert_max_num_queries: Any, path: str) -> None:
+def test_list_queries_do_not_grow_with_rows(
+    api_as: Any, hospital: Hospital, django_assert_max_num_queries: Any, path: str
+) -> None:
     api = api_as(hospital.admin)
     for i in range(20):
-        api.post("/departments", {"code": f"D{i}", "name": f"Dept {i}", "site": "NORTH", "clinical_area": "ward"})
+        api.post(
+            "/departments",
+            {"code": f"D{i}", "name": f"Dept {i}", "site": "NORTH", "clinical_area": "ward"},
+        )
     # token lookup + its last-used touch, count, page (+ session bookkeeping)
     with django_assert_max_num_queries(5):
         assert api.get(path, limit=100).status_code == 200
@@ -143,7 +194,11 @@ def test_list_queries_do_not_grow_with_rows(api_as: Any, hospital: Hospital, dja
 
 def test_unknown_code_in_the_path_is_404_naming_it(api_as: Any, hospital: Hospital) -> None:
     api = api_as(hospital.nurse)
-    for path, noun in (("/sites/NOPE", "site"), ("/departments/NOPE", "department"), ("/services/NOPE", "clinical service")):
+    for path, noun in (
+        ("/sites/NOPE", "site"),
+        ("/departments/NOPE", "department"),
+        ("/services/NOPE", "clinical service"),
+    ):
         response = api.get(path)
         assert response.status_code == 404
         assert response.json() == {"detail": f"code: no {noun} has code 'NOPE'", "field": "code"}
@@ -163,10 +218,36 @@ BAD_BODIES: list[tuple[str, Any, int, str]] = [
     ("/sites", {"code": 12, "name": "Number code"}, 422, "code"),
     ("/sites", {"code": "NORTH", "name": "Duplicate"}, 409, "code"),
     ("/sites", ["a", "list"], 422, "code"),
-    ("/departments", {"code": "NG-X", "name": "X", "site": "NOWHERE", "clinical_area": "ward"}, 404, "site"),
-    ("/departments", {"code": "NG-X", "name": "X", "site": "NORTH", "clinical_area": "canteen"}, 422, "clinical_area"),
-    ("/departments", {"code": "NG-X", "name": "X", "site": "NORTH", "clinical_area": "ward", "critical": "maybe"}, 422, "critical"),
-    ("/departments", {"code": "NG-ED", "name": "Dup", "site": "NORTH", "clinical_area": "ed"}, 409, "code"),
+    (
+        "/departments",
+        {"code": "NG-X", "name": "X", "site": "NOWHERE", "clinical_area": "ward"},
+        404,
+        "site",
+    ),
+    (
+        "/departments",
+        {"code": "NG-X", "name": "X", "site": "NORTH", "clinical_area": "canteen"},
+        422,
+        "clinical_area",
+    ),
+    (
+        "/departments",
+        {
+            "code": "NG-X",
+            "name": "X",
+            "site": "NORTH",
+            "clinical_area": "ward",
+            "critical": "maybe",
+        },
+        422,
+        "critical",
+    ),
+    (
+        "/departments",
+        {"code": "NG-ED", "name": "Dup", "site": "NORTH", "clinical_area": "ed"},
+        409,
+        "code",
+    ),
     ("/services", {"code": "LIS", "name": "Lab", "tier": 4}, 422, "tier"),
     ("/services", {"code": "LIS", "name": "Lab", "tier": "one"}, 422, "tier"),
     ("/services", {"code": "LIS", "name": "Lab", "tier": None}, 422, "tier"),
@@ -190,7 +271,9 @@ def test_bad_bodies_are_refused_naming_the_field(
 
 
 @pytest.mark.parametrize("path", list(NEW_THINGS))
-@pytest.mark.parametrize("raw", ["{not json", "", "null", '{"code": "A", "name": "B",}', "\x00\x01"])
+@pytest.mark.parametrize(
+    "raw", ["{not json", "", "null", '{"code": "A", "name": "B",}', "\x00\x01"]
+)
 def test_malformed_json_is_400_or_422(api_as: Any, hospital: Hospital, path: str, raw: str) -> None:
     api = api_as(hospital.admin)
     before = _counts()
@@ -204,7 +287,9 @@ def test_malformed_json_is_400_or_422(api_as: Any, hospital: Hospital, path: str
 def test_oversized_body_is_413(api_as: Any, hospital: Hospital, path: str, settings: Any) -> None:
     api = api_as(hospital.admin)
     before = _counts()
-    body = json.dumps({**NEW_THINGS[path], "name": "x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 10)})
+    body = json.dumps(
+        {**NEW_THINGS[path], "name": "x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 10)}
+    )
     response = api.post(path, raw=body)
     assert response.status_code == 413
     assert "body" in response.json()["detail"]
@@ -214,7 +299,9 @@ def test_oversized_body_is_413(api_as: Any, hospital: Hospital, path: str, setti
 def test_openapi_document_describes_every_body(api_as: Any, hospital: Hospital) -> None:
     doc = api_as(None).client.get("/api/v1/openapi.json").json()
     for path in ("/api/v1/sites", "/api/v1/departments", "/api/v1/services"):
-        ref = doc["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        ref = doc["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"][
+            "$ref"
+        ]
         schema = doc["components"]["schemas"][ref.rsplit("/", 1)[1]]
         assert "code" in schema["required"]
     area = doc["components"]["schemas"]["ClinicalArea"]["enum"]

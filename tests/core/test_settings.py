@@ -24,8 +24,13 @@ def test_envint_names_the_variable_and_the_bad_value(monkeypatch: pytest.MonkeyP
     assert envint("CARELINE_X", 3) == 3
 
 
-@pytest.mark.parametrize(("raw", "value"), [("1", True), ("yes", True), ("ON", True), ("0", False), ("false", False), ("", True)])
-def test_envbool_accepts_the_usual_words(monkeypatch: pytest.MonkeyPatch, raw: str, value: bool) -> None:
+@pytest.mark.parametrize(
+    ("raw", "value"),
+    [("1", True), ("yes", True), ("ON", True), ("0", False), ("false", False), ("", True)],
+)
+def test_envbool_accepts_the_usual_words(
+    monkeypatch: pytest.MonkeyPatch, raw: str, value: bool
+) -> None:
     monkeypatch.setenv("CARELINE_B", raw)
     assert envbool("CARELINE_B", True) is value
 
@@ -66,7 +71,13 @@ def test_secret_is_generated_once_and_kept(tmp_path: Path, monkeypatch: pytest.M
 
 
 def _careline(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "careline.cli", *args], env=env, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "careline.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 @pytest.mark.parametrize(
@@ -76,10 +87,16 @@ def _careline(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[st
         ("CARELINE_PORT", "70000", "CARELINE_PORT must be between 1 and 65535 (got 70000)"),
         ("CARELINE_DEBUG", "perhaps", "CARELINE_DEBUG must be one of"),
         ("CARELINE_TIME_ZONE", "Ward/Four", "CARELINE_TIME_ZONE must be an IANA time zone"),
-        ("CARELINE_SESSION_IDLE_MINUTES", "0", "CARELINE_SESSION_IDLE_MINUTES must be between 1 and 1440 (got 0)"),
+        (
+            "CARELINE_SESSION_IDLE_MINUTES",
+            "0",
+            "CARELINE_SESSION_IDLE_MINUTES must be between 1 and 1440 (got 0)",
+        ),
     ],
 )
-def test_a_bad_setting_stops_start_up_naming_it(tmp_path: Path, variable: str, value: str, message: str) -> None:
+def test_a_bad_setting_stops_start_up_naming_it(
+    tmp_path: Path, variable: str, value: str, message: str
+) -> None:
     env = {"PATH": "/usr/bin:/bin", "CARELINE_DATA_DIR": str(tmp_path), variable: value}
     result = _careline(env, "check")
     assert result.returncode != 0
@@ -96,7 +113,9 @@ def test_defaults_sqlite_wal_immediate_debug_off(tmp_path: Path) -> None:
         "c.execute('PRAGMA busy_timeout'); busy = c.fetchone()[0];"
         "print(mode, busy, settings.DEBUG, settings.USE_TZ, connection.settings_dict['OPTIONS']['transaction_mode'])"
     )
-    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+    )
     assert result.stdout.split() == ["wal", "20000", "False", "True", "IMMEDIATE"]
     assert (tmp_path / "secret.key").exists()
     assert (tmp_path / "encryption.key").exists()

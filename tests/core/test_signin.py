@@ -10,7 +10,6 @@ import pyotp
 import pytest
 import time_machine
 from django.test import Client
-from django.utils import timezone
 
 from careline.core import crypto, services, signin
 from careline.core.models import AuditEvent, User
@@ -155,7 +154,12 @@ def test_staff_must_enrol_a_second_factor_before_getting_in(hospital: Hospital) 
         client.post("/logout/")
         clock.shift(timedelta(seconds=30))
         assert _login(client, "priya")["Location"].startswith("/login/verify/")
-        assert client.post("/login/verify/", {"code": pyotp.TOTP(secret).at(T0 + timedelta(seconds=30))})["Location"] == "/"
+        assert (
+            client.post(
+                "/login/verify/", {"code": pyotp.TOTP(secret).at(T0 + timedelta(seconds=30))}
+            )["Location"]
+            == "/"
+        )
 
 
 def test_a_totp_code_cannot_be_used_twice(hospital: Hospital) -> None:
@@ -178,8 +182,14 @@ def test_codes_from_the_neighbouring_step_are_accepted_older_ones_not(hospital: 
     with time_machine.travel(T0, tick=False):
         client = Client()
         _login(client, "sam")
-        assert client.post("/login/verify/", {"code": totp.at(T0 - timedelta(seconds=90))}).status_code == 401
-        assert client.post("/login/verify/", {"code": totp.at(T0 - timedelta(seconds=30))}).status_code == 302
+        assert (
+            client.post("/login/verify/", {"code": totp.at(T0 - timedelta(seconds=90))}).status_code
+            == 401
+        )
+        assert (
+            client.post("/login/verify/", {"code": totp.at(T0 - timedelta(seconds=30))}).status_code
+            == 302
+        )
 
 
 @pytest.mark.parametrize("code", ["", "12345", "1234567", "abcdef", "12 34 5x", "9" * 50])
@@ -224,11 +234,15 @@ def test_next_is_kept_through_both_steps_and_never_leaves_the_site(hospital: Hos
     secret = _seed(hospital.auditor)
     with time_machine.travel(T0, tick=False):
         client = Client()
-        response = client.post("/login/?next=/audit/", {"username": "frank", "password": PASSWORD, "next": "/audit/"})
+        response = client.post(
+            "/login/?next=/audit/", {"username": "frank", "password": PASSWORD, "next": "/audit/"}
+        )
         assert response["Location"] == "/login/verify/?next=/audit/"
         done = client.post("/login/verify/?next=/audit/", {"code": pyotp.TOTP(secret).at(T0)})
         assert done["Location"] == "/audit/"
-    evil = Client().post("/login/", {"username": "maria", "password": PASSWORD, "next": "https://evil.example/"})
+    evil = Client().post(
+        "/login/", {"username": "maria", "password": PASSWORD, "next": "https://evil.example/"}
+    )
     assert evil["Location"] == "/"
 
 

@@ -15,6 +15,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -109,7 +110,9 @@ def _wait_for(what: str, condition: Callable[[], Any], timeout: float) -> Any:
 
 
 def _leader(env: dict[str, str]) -> str | None:
-    rows = _query(env, "SELECT holder FROM engine_lease WHERE name = 'engine-leader' AND holder <> ''")
+    rows = _query(
+        env, "SELECT holder FROM engine_lease WHERE name = 'engine-leader' AND holder <> ''"
+    )
     return rows[0][0] if rows else None
 
 
@@ -160,19 +163,30 @@ def test_two_engines_start_at_once_one_leads_the_other_takes_over(
     assert _leader(env) is None
     assert _nodes(env)[standby_id][2] is True  # stopped_at recorded
     log = standby_proc.stdout.read().decode() if standby_proc.stdout else ""
-    assert "is now the leader" in log and "stopped" in log
+    assert "is now the leader" in log
+    assert "stopped" in log
 
 
 def test_engine_upgrades_an_older_database_before_it_runs(
     scratch_db_env: dict[str, str], processes: list[subprocess.Popen[bytes]]
 ) -> None:
     env = scratch_db_env
-    subprocess.run([sys.executable, "-m", "careline.cli", "migrate", "core", "0001", "-v0"], env=env, check=True)
-    assert not _query(env, "SELECT name FROM django_migrations WHERE app = 'core' AND name = '0002_audit_append_only'")
+    subprocess.run(
+        [sys.executable, "-m", "careline.cli", "migrate", "core", "0001", "-v0"],
+        env=env,
+        check=True,
+    )
+    assert not _query(
+        env,
+        "SELECT name FROM django_migrations WHERE app = 'core' AND name = '0002_audit_append_only'",
+    )
     engine = _careline(env, "engine")
     processes.append(engine)
     _wait_for("the engine to register", lambda: _nodes(env), 60)
-    assert _query(env, "SELECT name FROM django_migrations WHERE app = 'core' AND name = '0002_audit_append_only'")
+    assert _query(
+        env,
+        "SELECT name FROM django_migrations WHERE app = 'core' AND name = '0002_audit_append_only'",
+    )
     engine.send_signal(signal.SIGTERM)
     assert engine.wait(timeout=20) == 0
 
@@ -211,7 +225,7 @@ def test_careline_run_serves_and_stops_both_on_sigterm(
     output = run.stdout.read().decode() if run.stdout else ""
     assert "Demo hospital loaded" in output
     assert "nurse.ed" in output
-    with pytest.raises(OSError):
+    with pytest.raises(urllib.error.URLError, match="Connection refused"):
         _get_json(f"http://127.0.0.1:{port}/healthz")
     # Nothing left behind: the engine recorded its stop.
     assert all(stopped for _, _, stopped in _nodes(env).values())
