@@ -7,10 +7,12 @@ import hashlib
 import secrets
 import zoneinfo
 from dataclasses import dataclass
+from typing import TypeVar
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Model
 from django.utils import timezone
 
 from careline.core import audit
@@ -19,6 +21,8 @@ from careline.core.errors import Conflict, InvalidInput, NotFound
 from careline.core.models import ApiToken, ClinicalService, Department, Site, User
 from careline.core.models.places import code_validator
 from careline.core.permissions import Perm, require
+
+M = TypeVar("M", bound=Model)
 
 SITE_FIELDS = ["code", "name", "time_zone"]
 DEPARTMENT_FIELDS = ["code", "name", "site_id", "clinical_area", "critical"]
@@ -59,6 +63,27 @@ def _check_time_zone(value: str) -> str:
     return value
 
 
+def save_new_coded(obj: M, actor: User | None, *, noun: str, fields: list[str]) -> M:
+    """Insert a new object known by its unique `code`, with its audit event, in one transaction.
+
+    A duplicate code is a 409 naming the field, whichever of two racing requests loses.
+    """
+    code = getattr(obj, "code")  # noqa: B009  (every coded model has it; M is any model)
+    try:
+        with transaction.atomic():
+            obj.save(force_insert=True)
+            audit.record(
+                f"{obj._meta.model_name}.create",
+                actor=actor,
+                obj=obj,
+                summary=f"{noun.capitalize()} {code} created",
+                after=audit.snapshot(obj, fields),
+            )
+    except IntegrityError:
+        raise Conflict(f"a {noun} with code {code!r} already exists", field="code") from None
+    return obj
+
+
 def site_by_code(code: str, field: str = "site") -> Site:
     try:
         return Site.objects.get(code=code)
@@ -86,19 +111,7 @@ def create_site(actor: User | None, *, code: str, name: str, time_zone: str = "U
     site = Site(
         code=_clean_code(code), name=_clean_name(name), time_zone=_check_time_zone(time_zone)
     )
-    try:
-        with transaction.atomic():
-            site.save()
-            audit.record(
-                "site.create",
-                actor=actor,
-                obj=site,
-                summary=f"Site {site.code} created",
-                after=audit.snapshot(site, SITE_FIELDS),
-            )
-    except IntegrityError:
-        raise Conflict(f"a site with code {site.code!r} already exists", field="code") from None
-    return site
+    return save_new_coded(site, actor, noun="site", fields=SITE_FIELDS)
 
 
 def create_department(
@@ -124,21 +137,7 @@ def create_department(
         clinical_area=clinical_area,
         critical=clinical_area in CRITICAL_AREAS if critical is None else critical,
     )
-    try:
-        with transaction.atomic():
-            department.save()
-            audit.record(
-                "department.create",
-                actor=actor,
-                obj=department,
-                summary=f"Department {department.code} created",
-                after=audit.snapshot(department, DEPARTMENT_FIELDS),
-            )
-    except IntegrityError:
-        raise Conflict(
-            f"a department with code {department.code!r} already exists", field="code"
-        ) from None
-    return department
+    return save_new_coded(department, actor, noun="department", fields=DEPARTMENT_FIELDS)
 
 
 def create_service(
@@ -151,21 +150,7 @@ def create_service(
     service = ClinicalService(
         code=_clean_code(code), name=_clean_name(name), tier=tier, description=description.strip()
     )
-    try:
-        with transaction.atomic():
-            service.save()
-            audit.record(
-                "service.create",
-                actor=actor,
-                obj=service,
-                summary=f"Clinical service {service.code} created",
-                after=audit.snapshot(service, SERVICE_FIELDS),
-            )
-    except IntegrityError:
-        raise Conflict(
-            f"a clinical service with code {service.code!r} already exists", field="code"
-        ) from None
-    return service
+    return save_new_coded(service, actor, noun="clinical service", fields=SERVICE_FIELDS)
 
 
 USER_FIELDS = ["username", "role", "department_id", "email", "is_active"]
