@@ -7,6 +7,7 @@ deployment stops start-up instead of silently falling back to a default.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import zoneinfo
 from pathlib import Path
@@ -96,3 +97,14 @@ def envsecret(name: str, data_dir: Path, filename: str, generate: bool = True) -
     with os.fdopen(fd, "w") as handle:
         handle.write(fresh)
     return fresh
+
+
+def envregex(name: str, default: str) -> str:
+    value = os.environ.get(name, default)
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ImproperSetting(
+            f"{name} must be a regular expression ({exc}; got {value!r})"
+        ) from None
+    return value

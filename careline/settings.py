@@ -8,7 +8,7 @@ from typing import Any
 
 import dj_database_url
 
-from careline.env import envbool, envint, envlist, envsecret, envstr, envtimezone
+from careline.env import envbool, envint, envlist, envregex, envsecret, envstr, envtimezone
 
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(envstr("CARELINE_DATA_DIR", str(Path.cwd() / "var"))).resolve()
@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "ninja",
     "careline.core",
     "careline.engine",
+    "careline.servicedesk",
 ]
 
 MIDDLEWARE = [
@@ -143,6 +144,7 @@ STORAGES = {
 # Static files are served from the installed packages by WhiteNoise; no collectstatic step.
 STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True
+MEDIA_ROOT = DATA_DIR / "media"
 WHITENOISE_AUTOREFRESH = DEBUG
 
 # Request bodies: the API refuses anything larger with 413.
@@ -150,6 +152,12 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = envint("CARELINE_MAX_BODY_BYTES", 1_048_576, minim
 
 NINJA_PAGINATION_PER_PAGE = 50
 NINJA_PAGINATION_MAX_LIMIT = 500
+
+# The hospital's own medical record number format, a regular expression (e.g. "\\bNG\\d{7}\\b").
+PHI_LOCAL_MRN_PATTERN = envregex("CARELINE_MRN_PATTERN", "")
+MAX_TITLE_LENGTH = 200
+MAX_DESCRIPTION_LENGTH = 20_000
+REOPEN_DAYS = envint("CARELINE_REOPEN_DAYS", 7, minimum=0, maximum=90)
 
 ENGINE_LEASE_SECONDS = envint("CARELINE_ENGINE_LEASE_SECONDS", 20, minimum=3, maximum=300)
 ENGINE_TICK_SECONDS = envint("CARELINE_ENGINE_TICK_SECONDS", 5, minimum=1, maximum=60)

@@ -1,0 +1,1 @@
+"""The service desk: tickets triaged by their effect on patient care."""

@@ -1,0 +1,1 @@
+"""The service desk's rules, as plain functions the API, views, email intake and engine share."""
