@@ -19,6 +19,7 @@ from careline.core import requestctx, services
 from careline.core.api import router as core_router
 from careline.core.errors import CareLineError
 from careline.core.models import User
+from careline.servicedesk.api import router as servicedesk_router
 
 log = logging.getLogger("careline.api")
 
@@ -95,3 +96,4 @@ def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 
 api.add_router("/", core_router)
+api.add_router("/", servicedesk_router)

@@ -103,6 +103,14 @@ class ApiClient:
             f"/api/v1{path}", data, content_type="application/json", headers=self.headers
         )
 
+    def patch(self, path: str, body: Any) -> Any:
+        return self.client.patch(
+            f"/api/v1{path}",
+            json.dumps(body),
+            content_type="application/json",
+            headers=self.headers,
+        )
+
 
 @pytest.fixture
 def api_as(hospital: Hospital) -> Any:

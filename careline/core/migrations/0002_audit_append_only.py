@@ -7,6 +7,8 @@ refuse it too, whoever asks. Someone with DDL rights can still drop them, which 
 
 from django.db import migrations
 
+from careline.core.vendor_sql import run_vendor_sql
+
 SQLITE_UP = [
     """CREATE TRIGGER core_auditevent_no_update BEFORE UPDATE ON core_auditevent
        BEGIN SELECT RAISE(ABORT, 'audit events are append-only: UPDATE refused'); END""",
@@ -35,20 +37,9 @@ POSTGRES_DOWN = [
 ]
 
 
-def _run(statements_by_vendor):
-    def run(apps, schema_editor):
-        for statement in statements_by_vendor.get(schema_editor.connection.vendor, []):
-            schema_editor.execute(statement, params=None)
-
-    return run
-
-
 class Migration(migrations.Migration):
     dependencies = [("core", "0001_initial")]
 
     operations = [
-        migrations.RunPython(
-            _run({"sqlite": SQLITE_UP, "postgresql": POSTGRES_UP}),
-            _run({"sqlite": SQLITE_DOWN, "postgresql": POSTGRES_DOWN}),
-        ),
+        run_vendor_sql({"sqlite": SQLITE_UP, "postgresql": POSTGRES_UP}, {"sqlite": SQLITE_DOWN, "postgresql": POSTGRES_DOWN}),
     ]

@@ -164,7 +164,7 @@ class Ticket(models.Model):
             models.Index(
                 fields=["priority", "resolve_by"],
                 name="ticket_open_queue",
-                condition=Q(status__in=list(OPEN_STATUSES)),
+                condition=Q(status__in=sorted(OPEN_STATUSES)),
             ),
             models.Index(fields=["status", "priority", "resolve_by"], name="ticket_status_prio"),
             models.Index(fields=["requester", "created_at"], name="ticket_requester"),

@@ -124,7 +124,7 @@ def _open_incident_for_affected(actor: User, ticket_id: int) -> Ticket:
     # Anyone may join a known incident (known_incidents), not only their department's:
     # an EHR outage is everyone's.
     try:
-        ticket = known_incidents().select_for_update().get(pk=ticket_id)
+        ticket = known_incidents().select_for_update(of=("self",)).get(pk=ticket_id)
     except Ticket.DoesNotExist:
         raise InvalidInput(f"no open, known incident {ticket_id}", field="id") from None
     return ticket

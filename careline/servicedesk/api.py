@@ -1,0 +1,315 @@
+from datetime import datetime
+
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest
+from ninja import Field, Query, Router, Schema, Status
+from ninja.pagination import paginate
+
+from careline.core.errors import InvalidInput, NotFound
+from careline.core.models import User
+from careline.core.services import service_by_code, user_by_username
+from careline.servicedesk import phi
+from careline.servicedesk.choices import OPEN_STATUSES, CareEffect, Kind, Priority, Scope
+from careline.servicedesk.choices import Status as TicketStatus
+from careline.servicedesk.models import Comment, Queue, Ticket
+from careline.servicedesk.schemas import (
+    AssignIn,
+    CommentIn,
+    CommentOut,
+    LinkIn,
+    MergeIn,
+    PhiCheckIn,
+    PhiCheckOut,
+    PriorityIn,
+    SecurityIn,
+    StatusIn,
+    TicketIn,
+    TicketOut,
+    TicketPatch,
+)
+from careline.servicedesk.search import search
+from careline.servicedesk.services import lifecycle, relations, tickets
+from careline.servicedesk.services.tickets import TicketDraft, is_staff
+
+router = Router(tags=["tickets"])
+
+TICKET_RELATED = ("requester", "department", "site", "service", "queue", "assignee", "parent")
+
+
+def _user(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)
+    return user
+
+
+def _loaded(user: User, ticket_id: int) -> Ticket:
+    return tickets.get_visible(user, ticket_id)
+
+
+class TicketFilter(Schema):
+    q: str | None = Field(
+        None, max_length=200, description="words to search for, or a ticket number"
+    )
+    status: list[TicketStatus] | None = Field(None, description="one or more statuses")
+    open: bool | None = Field(None, description="true: only tickets not yet resolved")
+    priority: list[Priority] | None = None
+    kind: Kind | None = None
+    queue: str | None = Field(None, max_length=32)
+    site: str | None = Field(None, max_length=32)
+    department: str | None = Field(None, max_length=32)
+    service: str | None = Field(None, max_length=32)
+    assignee: str | None = Field(None, max_length=150, description="a username, 'me', or 'none'")
+    requester: str | None = Field(None, max_length=150)
+    care_effect: CareEffect | None = None
+    scope: Scope | None = None
+    major: bool | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+
+
+def filtered_tickets(user: User, f: TicketFilter) -> QuerySet[Ticket]:
+    """The console's and the API's one filter: visibility first, then each filter given."""
+    qs = Ticket.objects.visible_to(user)
+    if f.status:
+        qs = qs.filter(status__in=f.status)
+    if f.open is True:
+        qs = qs.open()
+    elif f.open is False:
+        qs = qs.exclude(status__in=list(OPEN_STATUSES))
+    for field, value in (
+        ("priority__in", f.priority),
+        ("kind", f.kind),
+        ("queue__code", f.queue),
+        ("site__code", f.site),
+        ("department__code", f.department),
+        ("service__code", f.service),
+        ("requester__username", f.requester),
+        ("care_effect", f.care_effect),
+        ("scope", f.scope),
+        ("is_major", f.major),
+        ("created_at__gte", f.created_after),
+        ("created_at__lt", f.created_before),
+    ):
+        if value is not None and value != []:
+            qs = qs.filter(**{field: value})
+    if f.assignee == "me":
+        qs = qs.filter(assignee=user)
+    elif f.assignee == "none":
+        qs = qs.filter(assignee__isnull=True)
+    elif f.assignee:
+        qs = qs.filter(assignee__username=f.assignee)
+    qs = qs.select_related(*TICKET_RELATED)
+    if f.q and f.q.strip():
+        return search(qs, f.q)
+    # The queue's order: clinical priority first, then whose deadline comes soonest.
+    return qs.order_by("priority", "resolve_by", "id")
+
+
+@router.post("/tickets", response={201: TicketOut}, summary="Open a ticket")
+def create_ticket(request: HttpRequest, payload: TicketIn) -> Status[Ticket]:
+    user = _user(request)
+    requester = (
+        user_by_username(payload.requester, field="requester") if payload.requester else None
+    )
+    draft = TicketDraft(
+        kind=payload.kind,
+        title=payload.title,
+        description=payload.description,
+        department=payload.department,
+        service=payload.service,
+        care_effect=payload.care_effect,
+        scope=payload.scope,
+        phi_breach_suspected=payload.phi_breach_suspected,
+        via="api",
+    )
+    ticket = tickets.create_ticket(user, draft, requester=requester)
+    return Status(201, tickets.get_visible(user, ticket.pk))
+
+
+@router.get("/tickets", response=list[TicketOut], summary="Tickets you may see, filtered")
+@paginate
+def list_tickets(request: HttpRequest, filters: Query[TicketFilter]) -> QuerySet[Ticket]:
+    return filtered_tickets(_user(request), filters)
+
+
+@router.post(
+    "/tickets/phi-check", response=PhiCheckOut, summary="Likely patient information in a draft"
+)
+def phi_check(request: HttpRequest, payload: PhiCheckIn) -> dict[str, object]:
+    findings = phi.scan(payload.title, payload.description)
+    joined = "\n".join((payload.title, payload.description))
+    message = (
+        f"This looks like it contains {phi.describe(findings)}. IT does not need patient details "
+        "to fix most problems: please remove them, or leave them only if IT must see them."
+        if findings
+        else ""
+    )
+    return {
+        "flagged": bool(findings),
+        "message": message,
+        "findings": [{"kind": f.kind, "masked": f.masked(joined)} for f in findings],
+    }
+
+
+class KnownIncidentOut(Schema):
+    id: int
+    number: str
+    title: str
+    service: str | None
+    priority: Priority
+    created_at: datetime
+    affected_count: int
+
+
+@router.get(
+    "/incidents/known", response=list[KnownIncidentOut], summary="Open incidents everyone may join"
+)
+def known_incidents(request: HttpRequest, service: str | None = None) -> list[dict[str, object]]:
+    service_id = service_by_code(service).pk if service else None
+    rows = relations.known_incidents(service_id).annotate(affected_count=Count("affected"))[:20]
+    return [_known(t) for t in rows]
+
+
+def _known(ticket: Ticket) -> dict[str, object]:
+    """What anyone may read of a known incident: never a title that may hold PHI."""
+    return {
+        "id": ticket.pk,
+        "number": ticket.number,
+        "title": relations.public_title(ticket),
+        "service": ticket.service.code if ticket.service else None,
+        "priority": ticket.priority,
+        "created_at": ticket.created_at,
+        "affected_count": getattr(ticket, "affected_count", 0),
+    }
+
+
+@router.get("/tickets/{ticket_id}", response=TicketOut)
+def get_ticket(request: HttpRequest, ticket_id: int) -> Ticket:
+    user = _user(request)
+    ticket = _loaded(user, ticket_id)
+    tickets.record_view(user, ticket)
+    return ticket
+
+
+@router.patch("/tickets/{ticket_id}", response=TicketOut)
+def patch_ticket(request: HttpRequest, ticket_id: int, payload: TicketPatch) -> Ticket:
+    user = _user(request)
+    changes = payload.dict(exclude_unset=True)
+    version = changes.pop("version")
+    if not changes:
+        raise InvalidInput("name at least one field to change", field="body")
+    tickets.update_ticket(user, ticket_id, version, changes)
+    return _loaded(user, ticket_id)
+
+
+@router.post("/tickets/{ticket_id}/status", response=TicketOut)
+def change_status(request: HttpRequest, ticket_id: int, payload: StatusIn) -> Ticket:
+    user = _user(request)
+    lifecycle.change_status(
+        user,
+        ticket_id,
+        payload.status,
+        version=payload.version,
+        resolution_code=payload.resolution_code or "",
+        resolution_notes=payload.resolution_notes,
+    )
+    return _loaded(user, ticket_id)
+
+
+@router.post("/tickets/{ticket_id}/assign", response=TicketOut)
+def assign(request: HttpRequest, ticket_id: int, payload: AssignIn) -> Ticket:
+    user = _user(request)
+    assignee = user_by_username(payload.assignee, field="assignee") if payload.assignee else None
+    queue = None
+    if payload.queue:
+        queue = Queue.objects.filter(code=payload.queue).first()
+        if queue is None:
+            raise NotFound(f"no queue has code {payload.queue!r}", field="queue")
+    lifecycle.assign(user, ticket_id, assignee=assignee, queue=queue, version=payload.version)
+    return _loaded(user, ticket_id)
+
+
+@router.get("/tickets/{ticket_id}/comments", response=list[CommentOut])
+def list_comments(request: HttpRequest, ticket_id: int) -> QuerySet[Comment]:
+    user = _user(request)
+    ticket = _loaded(user, ticket_id)
+    comments = ticket.comments.order_by("created_at", "id")
+    return comments if is_staff(user) else comments.filter(public=True)
+
+
+@router.post("/tickets/{ticket_id}/comments", response={201: CommentOut})
+def add_comment(request: HttpRequest, ticket_id: int, payload: CommentIn) -> Status[Comment]:
+    comment = lifecycle.add_comment(
+        _user(request),
+        ticket_id,
+        payload.body,
+        public=payload.public,
+        minutes_spent=payload.minutes_spent,
+        via="api",
+    )
+    return Status(201, comment)
+
+
+@router.post(
+    "/tickets/{ticket_id}/priority", response=TicketOut, summary="Override the computed priority"
+)
+def override_priority(request: HttpRequest, ticket_id: int, payload: PriorityIn) -> Ticket:
+    user = _user(request)
+    tickets.override_priority(user, ticket_id, payload.priority, payload.reason, payload.version)
+    return _loaded(user, ticket_id)
+
+
+@router.post("/tickets/{ticket_id}/links", response={201: TicketOut})
+def link(request: HttpRequest, ticket_id: int, payload: LinkIn) -> Status[Ticket]:
+    user = _user(request)
+    relations.link(user, ticket_id, payload.target, payload.kind)
+    return Status(201, _loaded(user, ticket_id))
+
+
+@router.post(
+    "/tickets/{ticket_id}/merge",
+    response=TicketOut,
+    summary="Close a duplicate into another ticket",
+)
+def merge(request: HttpRequest, ticket_id: int, payload: MergeIn) -> Ticket:
+    user = _user(request)
+    relations.merge_duplicate(user, ticket_id, payload.into)
+    return _loaded(user, ticket_id)
+
+
+@router.post("/tickets/{ticket_id}/major", response=TicketOut, summary="Declare a major incident")
+def promote_major(request: HttpRequest, ticket_id: int) -> Ticket:
+    user = _user(request)
+    relations.promote_major(user, ticket_id)
+    return _loaded(user, ticket_id)
+
+
+@router.post(
+    "/tickets/{ticket_id}/affected",
+    response={201: KnownIncidentOut},
+    summary="I have this problem too",
+)
+def add_affected(request: HttpRequest, ticket_id: int) -> Status[dict[str, object]]:
+    relations.add_affected(_user(request), ticket_id)
+    ticket = (
+        relations.known_incidents().annotate(affected_count=Count("affected")).get(pk=ticket_id)
+    )
+    return Status(201, _known(ticket))
+
+
+@router.post(
+    "/tickets/{ticket_id}/security",
+    response=TicketOut,
+    summary="Record a security incident's outcome",
+)
+def security_assessment(request: HttpRequest, ticket_id: int, payload: SecurityIn) -> Ticket:
+    user = _user(request)
+    lifecycle.set_security_assessment(
+        user,
+        ticket_id,
+        outcome=payload.outcome,
+        breach_risk=payload.breach_risk,
+        assessment=payload.assessment,
+        version=payload.version,
+    )
+    return _loaded(user, ticket_id)
