@@ -5,4 +5,5 @@ from careline.api import api
 urlpatterns = [
     path("api/v1/", api.urls),
     path("", include("careline.core.urls")),
+    path("", include("careline.servicedesk.urls")),
 ]

@@ -358,7 +358,7 @@ def test_known_incidents_and_me_too(api_as: Any, desk: Hospital) -> None:
         {**ICU_SCANNER, "title": "Patient DOB 01/02/1950 wrong", "service": "EHR", "scope": "site"},
     )
     known = outsider.get("/incidents/known", service="EHR").json()
-    assert [k["number"] for k in known][0] == outage["number"]
+    assert known[0]["number"] == outage["number"]
     assert "Reported problem with Electronic health record" in [k["title"] for k in known]
     joined = outsider.post(f"/tickets/{outage['id']}/affected")
     assert joined.status_code == 201
