@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import dj_database_url
 
 from careline.env import envbool, envint, envlist, envregex, envsecret, envstr, envtimezone
+from careline.oncall.smtp import SmtpConfig
 
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(envstr("CARELINE_DATA_DIR", str(Path.cwd() / "var"))).resolve()
@@ -39,6 +41,7 @@ INSTALLED_APPS = [
     "careline.core",
     "careline.engine",
     "careline.servicedesk",
+    "careline.oncall",
 ]
 
 MIDDLEWARE = [
@@ -158,6 +161,14 @@ PHI_LOCAL_MRN_PATTERN = envregex("CARELINE_MRN_PATTERN", "")
 MAX_TITLE_LENGTH = 200
 MAX_DESCRIPTION_LENGTH = 20_000
 REOPEN_DAYS = envint("CARELINE_REOPEN_DAYS", 7, minimum=0, maximum=90)
+
+# Email out. Empty SMTP URL: messages wait in the outbox until one is configured.
+SMTP_URL = envstr("CARELINE_SMTP_URL", "")
+if SMTP_URL:
+    SmtpConfig.from_url(SMTP_URL)  # a malformed URL stops start-up, naming the variable
+MAIL_DOMAIN = envstr("CARELINE_MAIL_DOMAIN", urlsplit(BASE_URL).hostname or "localhost")
+MAIL_FROM = envstr("CARELINE_MAIL_FROM", f"CareLine <careline@{MAIL_DOMAIN}>")
+OUTBOX_INTERVAL_SECONDS = envint("CARELINE_OUTBOX_INTERVAL_SECONDS", 5, minimum=1, maximum=300)
 
 ENGINE_LEASE_SECONDS = envint("CARELINE_ENGINE_LEASE_SECONDS", 20, minimum=3, maximum=300)
 ENGINE_TICK_SECONDS = envint("CARELINE_ENGINE_TICK_SECONDS", 5, minimum=1, maximum=60)

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 from django.utils import timezone
 
 from careline.core import requestctx
@@ -39,7 +39,10 @@ async def db(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run ORM work off the event loop, on the engine's one database thread."""
 
     def call() -> T:
-        close_old_connections()
+        # Drop a connection the server closed or that outlived CONN_MAX_AGE, but never one
+        # inside a transaction (a caller's, or a test's).
+        if not connection.in_atomic_block:
+            close_old_connections()
         return fn(*args, **kwargs)
 
     return await sync_to_async(call, thread_sensitive=True)()

@@ -20,7 +20,7 @@ from careline.servicedesk.choices import (
     Via,
 )
 from careline.servicedesk.models import Comment, Queue, Ticket
-from careline.servicedesk.services import sla
+from careline.servicedesk.services import notify, sla
 from careline.servicedesk.services.tickets import changing, choice, is_staff, require_writer
 
 # Which status may follow which. Closing is final; a resolved ticket is reopened to in progress.
@@ -156,6 +156,8 @@ def change_status(
             before=before,
             after={"status": target},
         )
+        if target == Status.RESOLVED:
+            notify.resolved(ticket)
         if target == Status.RESOLVED and ticket.is_major:
             _resolve_children(actor, ticket, resolution_code, resolution_notes, now)
     return ticket
@@ -216,6 +218,8 @@ def assign(
             ticket.status = Status.NEW
         if assignee is not None and assignee == actor:
             sla.record_response(ticket, now)  # taking a ticket yourself is accepting it
+        if assignee is not None and assignee != actor:
+            notify.assigned(ticket)
         after = {
             "assignee": assignee.username if assignee else None,
             "queue": ticket.queue.code if ticket.queue else None,
@@ -284,6 +288,7 @@ def add_comment(
             sla.resume(ticket, now)
             ticket.status = Status.IN_PROGRESS
             after["status"] = Status.IN_PROGRESS
+        notify.comment_posted(ticket, comment)
         audit.record(
             "ticket.comment" if public else "ticket.note",
             actor=actor,

@@ -20,7 +20,7 @@ from careline.servicedesk import phi
 from careline.servicedesk.choices import NUMBER_PREFIX, CareEffect, Kind, Priority, Scope, Via
 from careline.servicedesk.models import Ticket, TicketCounter
 from careline.servicedesk.models.tickets import STAFF_ROLES
-from careline.servicedesk.services import routing, sla
+from careline.servicedesk.services import notify, routing, sla
 from careline.servicedesk.services.triage import TriageInput, triage
 
 TICKET_FIELDS = [
@@ -182,6 +182,9 @@ def create_ticket(actor: User, draft: TicketDraft, *, requester: User | None = N
         ticket.save(force_insert=True)
         if draft.watchers:
             ticket.watchers.add(*draft.watchers)
+        notify.ticket_created(ticket)
+        if ticket.assignee is not None:
+            notify.assigned(ticket)
         audit.record(
             "ticket.create",
             actor=actor,
