@@ -37,6 +37,7 @@ test: install-dev
 	bash scripts/test-all
 
 bench: install-dev
+	command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)
 	bash scripts/bench-all
 
 clean:

@@ -168,7 +168,9 @@ if SMTP_URL:
     SmtpConfig.from_url(SMTP_URL)  # a malformed URL stops start-up, naming the variable
 MAIL_DOMAIN = envstr("CARELINE_MAIL_DOMAIN", urlsplit(BASE_URL).hostname or "localhost")
 MAIL_FROM = envstr("CARELINE_MAIL_FROM", f"CareLine <careline@{MAIL_DOMAIN}>")
-SLA_WATCH_INTERVAL_SECONDS = envint("CARELINE_SLA_WATCH_INTERVAL_SECONDS", 30, minimum=5, maximum=600)
+SLA_WATCH_INTERVAL_SECONDS = envint(
+    "CARELINE_SLA_WATCH_INTERVAL_SECONDS", 30, minimum=5, maximum=600
+)
 OUTBOX_INTERVAL_SECONDS = envint("CARELINE_OUTBOX_INTERVAL_SECONDS", 5, minimum=1, maximum=300)
 
 ENGINE_LEASE_SECONDS = envint("CARELINE_ENGINE_LEASE_SECONDS", 20, minimum=3, maximum=300)

@@ -16,6 +16,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 
@@ -23,6 +24,14 @@ from careline.core import services
 from careline.core.models import User
 
 PASSWORD = "Correct-Horse-Battery-9"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> Iterator[None]:
+    # Cached configuration (SLA policies, routing rules) must not leak between tests.
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

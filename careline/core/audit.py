@@ -72,7 +72,8 @@ def record(
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(obj.pk)
     ctx = requestctx.current()
-    with transaction.atomic():
+    # No savepoint: if the event cannot be written, the change it records must not stand either.
+    with transaction.atomic(savepoint=False):
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_PG_LOCK_KEY])

@@ -275,8 +275,9 @@ def authenticate_token(secret: str) -> User | None:
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 100:
         return None
     token = (
-        ApiToken.objects.select_related("user", "user__department")
+        ApiToken.objects.select_related("user")
         .filter(digest=token_digest(secret), revoked_at__isnull=True, user__is_active=True)
+        .order_by()
         .first()
     )
     if token is None:

@@ -36,28 +36,31 @@ class Email:
     extra_headers: dict[str, str] = field(default_factory=dict)
 
 
-def enqueue_email(email: Email) -> Notification | None:
-    """Write the message; None when this key was already enqueued or there is no address."""
+def enqueue_email(email: Email) -> None:
+    """Write the message, once per idempotency key (a repeat is silently dropped)."""
     if not email.to:
-        return None
+        return
     headers = dict(email.extra_headers)
     if email.thread:
         headers["Message-ID"] = new_message_id(email.thread)
         headers["In-Reply-To"] = thread_root(email.thread)
         headers["References"] = thread_root(email.thread)
     now = timezone.now()
-    notification, created = Notification.objects.get_or_create(
-        idempotency_key=email.key[:200],
-        defaults={
-            "channel": Channel.EMAIL,
-            "to": email.to,
-            "subject": email.subject[:300],
-            "body": email.body,
-            "headers": headers,
-            "next_attempt_at": now,
-            "created_at": now,
-            "object_type": email.about._meta.label_lower if email.about is not None else "",
-            "object_id": str(email.about.pk) if email.about is not None else "",
-        },
+    # INSERT ... ON CONFLICT DO NOTHING: one statement, no savepoint, safe against a racing twin.
+    Notification.objects.bulk_create(
+        [
+            Notification(
+                idempotency_key=email.key[:200],
+                channel=Channel.EMAIL,
+                to=email.to,
+                subject=email.subject[:300],
+                body=email.body,
+                headers=headers,
+                next_attempt_at=now,
+                created_at=now,
+                object_type=email.about._meta.label_lower if email.about is not None else "",
+                object_id=str(email.about.pk) if email.about is not None else "",
+            )
+        ],
+        ignore_conflicts=True,
     )
-    return notification if created else None

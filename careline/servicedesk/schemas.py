@@ -1,6 +1,7 @@
 from datetime import datetime
 
 from ninja import Field, Schema
+from pydantic import BaseModel
 
 from careline.servicedesk.choices import (
     BreachRisk,
@@ -187,3 +188,52 @@ class CommentOut(Schema):
     @staticmethod
     def resolve_author(obj: Comment) -> str:
         return obj.author_name
+
+
+class TicketSummaryOut(BaseModel):
+    """A ticket as the queue lists it; GET /tickets/{id} has every field.
+
+    A plain pydantic model fed plain values: ninja's Schema reads Django objects through
+    a wrapper that costs more than the whole page query.
+    """
+
+    id: int
+    number: str
+    kind: Kind
+    title: str
+    requester: str
+    department: str
+    site: str
+    service: str | None
+    care_effect: CareEffect
+    scope: Scope
+    priority: Priority
+    priority_reason: str
+    status: Status
+    queue: str | None
+    assignee: str | None
+    is_major: bool
+    created_at: datetime
+    updated_at: datetime
+    version: int
+    respond_by: datetime
+    resolve_by: datetime
+    response_result: str
+    resolution_result: str
+    phi_flagged: bool
+
+
+class TicketPage(BaseModel):
+    items: list[TicketSummaryOut]
+    count: int
+
+
+# How TicketSummaryOut's fields are read: one query of plain values, no model instances.
+SUMMARY_VALUES: dict[str, str] = {
+    "requester": "requester__username",
+    "department": "department__code",
+    "site": "site__code",
+    "service": "service__code",
+    "queue": "queue__code",
+    "assignee": "assignee__username",
+}

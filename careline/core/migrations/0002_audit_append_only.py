@@ -2,7 +2,9 @@
 
 The application never updates or deletes an audit event; these triggers make the database
 refuse it too, whoever asks. Someone with DDL rights can still drop them, which is why
-`careline audit verify` checks the hash chain as well.
+`careline audit verify` checks the hash chain as well. A later migration that makes Django
+rebuild core_auditevent on SQLite drops these triggers with the old table and must create
+them again (tests/core/test_audit.py fails if it does not).
 """
 
 from django.db import migrations

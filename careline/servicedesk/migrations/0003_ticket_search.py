@@ -1,4 +1,9 @@
-"""The full-text index behind ticket search (careline/servicedesk/search.py)."""
+"""The full-text index behind ticket search (careline/servicedesk/search.py).
+
+On SQLite the index is kept by triggers on servicedesk_ticket. A later migration that makes
+Django rebuild that table (SQLite cannot alter some columns in place) drops the triggers
+with the old table and must create them again; the search tests fail if it does not.
+"""
 
 from django.db import migrations
 

@@ -4,7 +4,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, Q, Value, When
 
 from careline.core.choices import Role
 from careline.core.models import ClinicalService, Department, Site
@@ -60,7 +60,9 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
         return self.filter(own)
 
     def open(self) -> TicketQuerySet:
-        return self.filter(status__in=OPEN_STATUSES)
+        # "IN (true)", not the bare column SQLite gets for "= true": only the first can use
+        # the queue indexes, which all have `done` right after their leading filter.
+        return self.filter(done__in=[False])
 
 
 class TicketCounter(models.Model):
@@ -79,13 +81,24 @@ class Ticket(models.Model):
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     requester = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="tickets_requested"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="tickets_requested",
+        db_index=False,
     )
-    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="tickets")
+    department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, related_name="tickets", db_index=False
+    )
     # Copied from the department so the queue can filter and sort by site without a join.
-    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="tickets")
+    # (The foreign keys the queue filters on are indexed by the composite indexes below.)
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="tickets", db_index=False)
     service = models.ForeignKey(
-        ClinicalService, null=True, blank=True, on_delete=models.PROTECT, related_name="tickets"
+        ClinicalService,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="tickets",
+        db_index=False,
     )
     care_effect = models.CharField(max_length=16, choices=CareEffect.choices)
     scope = models.CharField(max_length=16, choices=Scope.choices)
@@ -94,8 +107,22 @@ class Ticket(models.Model):
     # Set when an agent overrode the computed priority; inputs changing later keep the override.
     priority_override_reason = models.CharField(max_length=300, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.NEW)
+    # Resolved or closed; kept by the database from `status`, never written by CareLine.
+    # False sorts first, so "open tickets first, by priority and deadline" is index order.
+    done = models.GeneratedField(
+        expression=Case(
+            When(status__in=sorted(OPEN_STATUSES), then=Value(False)), default=Value(True)
+        ),
+        output_field=models.BooleanField(),
+        db_persist=True,
+    )
     queue = models.ForeignKey(
-        Queue, null=True, blank=True, on_delete=models.PROTECT, related_name="tickets"
+        Queue,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="tickets",
+        db_index=False,
     )
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -103,6 +130,7 @@ class Ticket(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="tickets_assigned",
+        db_index=False,
     )
     watchers = models.ManyToManyField(
         settings.AUTH_USER_MODEL, blank=True, related_name="tickets_watched"
@@ -160,19 +188,34 @@ class Ticket(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [
-            # The agent queue: open tickets by priority, then the nearest deadline.
-            models.Index(
-                fields=["priority", "resolve_by"],
-                name="ticket_open_queue",
-                condition=Q(status__in=sorted(OPEN_STATUSES)),
-            ),
+            # The agent queue and the API's lists: for each usual filter, an index that starts
+            # with it, then open-or-not, then the queue's order, then what visibility checks.
+            # Each is covering for "which ids, in what order" and for counting, so neither
+            # reads a ticket row (the page's 50 rows are loaded afterwards).
+            *[
+                models.Index(
+                    fields=[
+                        *lead,
+                        "done",
+                        "priority",
+                        "resolve_by",
+                        "id",
+                        "kind",
+                        "requester",
+                    ],
+                    name=f"ticket_q_{name}",
+                )
+                for name, lead in (
+                    ("all", []),
+                    ("site", ["site"]),
+                    ("dept", ["department"]),
+                    ("queue", ["queue"]),
+                    ("assignee", ["assignee"]),
+                    ("service", ["service"]),
+                )
+            ],
             models.Index(fields=["status", "priority", "resolve_by"], name="ticket_status_prio"),
             models.Index(fields=["requester", "created_at"], name="ticket_requester"),
-            models.Index(fields=["department", "created_at"], name="ticket_department"),
-            models.Index(fields=["assignee", "status"], name="ticket_assignee"),
-            models.Index(fields=["queue", "status"], name="ticket_queue"),
-            models.Index(fields=["service", "status"], name="ticket_service"),
-            models.Index(fields=["site", "status"], name="ticket_site"),
             # The SLA watcher's "what is due" queries stay cheap with 100k tickets.
             models.Index(
                 fields=["respond_warn_at"],

@@ -6,9 +6,11 @@ import re
 
 from django.db.models import Count, Q
 
+from careline.core.cached import cached
 from careline.core.models import User
-from careline.servicedesk.choices import OPEN_STATUSES, AssignmentStrategy, Kind
-from careline.servicedesk.models import Queue, RoutingRule, Ticket
+from careline.servicedesk.choices import AssignmentStrategy, Kind
+from careline.servicedesk.models import Queue, QueueMember, RoutingRule, Ticket
+from careline.servicedesk.services import sla
 
 DEFAULT_QUEUE = "SERVICEDESK"
 SECURITY_QUEUE = "SECURITY"
@@ -31,37 +33,53 @@ def _matches(rule: RoutingRule, ticket: Ticket) -> bool:
 def route(ticket: Ticket) -> Queue | None:
     """The first active rule that matches; otherwise security incidents to the security queue
     and everything else to the service desk."""
-    for rule in RoutingRule.objects.filter(active=True).select_related("queue"):
+    rules: list[RoutingRule] = cached("routing:rules", _active_rules, sla.CONFIG_CACHE_SECONDS)
+    for rule in rules:
         if _matches(rule, ticket):
             return rule.queue
     fallback = SECURITY_QUEUE if ticket.kind == Kind.SECURITY else DEFAULT_QUEUE
-    return Queue.objects.filter(code=fallback).first()
+    queue: Queue | None = cached(
+        f"routing:queue:{fallback}",
+        lambda: Queue.objects.filter(code=fallback).first(),
+        sla.CONFIG_CACHE_SECONDS,
+    )
+    return queue
+
+
+def _active_rules() -> list[RoutingRule]:
+    return list(RoutingRule.objects.filter(active=True).select_related("queue"))
 
 
 def pick_assignee(queue: Queue) -> User | None:
     """Round robin or least loaded among the queue's members who are on shift and active."""
     if queue.strategy == AssignmentStrategy.MANUAL:
         return None
-    members = User.objects.filter(
-        queue_memberships__queue=queue, queue_memberships__on_shift=True, is_active=True
-    ).order_by("id")
+    on_shift = QueueMember.objects.filter(queue=queue, on_shift=True, user__is_active=True)
     if queue.strategy == AssignmentStrategy.LEAST_LOADED:
-        return (
-            members.annotate(
-                load=Count("tickets_assigned", filter=Q(tickets_assigned__status__in=OPEN_STATUSES))
+        member = (
+            on_shift.annotate(
+                load=Count(
+                    "user__tickets_assigned",
+                    filter=Q(user__tickets_assigned__done=False),
+                )
             )
-            .order_by("load", "id")
+            .order_by("load", "user_id")
+            .values_list("user_id", flat=True)
             .first()
         )
+        return User.objects.get(pk=member) if member is not None else None
+    members = list(on_shift.order_by("user_id").values_list("user_id", flat=True))
+    if not members:
+        return None
     for _ in range(5):
         pointer = (
             Queue.objects.filter(pk=queue.pk).values_list("last_assigned_id", flat=True).first()
         )
-        chosen = members.filter(id__gt=pointer or 0).first() or members.first()
-        if chosen is None:
-            return None
+        chosen = next((m for m in members if m > (pointer or 0)), members[0])
         # Conditional on the pointer just read: of two tickets routed at once, one moves the
         # pointer and the other reads it again, so they go to different people.
-        if Queue.objects.filter(pk=queue.pk, last_assigned_id=pointer).update(last_assigned=chosen):
-            return chosen
-    return chosen
+        if Queue.objects.filter(pk=queue.pk, last_assigned_id=pointer).update(
+            last_assigned_id=chosen
+        ):
+            break
+    return User.objects.get(pk=chosen)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
+from careline.core.cached import cached
 from careline.core.models import Site
 from careline.servicedesk.calendar import (
     BusinessHours,
@@ -29,8 +31,20 @@ DEFAULT_TARGETS: dict[str, tuple[int, int, bool]] = {
 WARN_FRACTION = 0.75
 
 
+# Policies and calendars change rarely and are read on every ticket: each web worker keeps
+# them for this long, so an edit takes effect within a minute everywhere.
+CONFIG_CACHE_SECONDS = 60
+
+
+def _policies() -> dict[tuple[str, str], SlaPolicy]:
+    return {(p.kind, p.priority): p for p in SlaPolicy.objects.all()}
+
+
 def policy_for(kind: str, priority: str) -> SlaPolicy:
-    policy = SlaPolicy.objects.filter(kind=kind, priority=priority).first()
+    policies: dict[tuple[str, str], SlaPolicy] = cached(
+        "sla:policies", _policies, CONFIG_CACHE_SECONDS
+    )
+    policy = policies.get((kind, priority))
     if policy is not None:
         return policy
     respond, resolve, business = DEFAULT_TARGETS[priority]
@@ -43,16 +57,35 @@ def policy_for(kind: str, priority: str) -> SlaPolicy:
     )
 
 
+# What a site's business hours are made of: plain values, so the cache can hold them.
+HoursSpec = tuple[str, time, time, tuple[int, ...], tuple[date, ...]]
+
+
 def calendar_for(site: Site, policy: SlaPolicy) -> Calendar:
     if not policy.business_hours:
         return None
+    spec: HoursSpec = cached(
+        f"sla:calendar:{site.pk}", lambda: _hours_spec(site), CONFIG_CACHE_SECONDS
+    )
+    return _business_hours(spec)
+
+
+def _hours_spec(site: Site) -> HoursSpec:
     row = BusinessCalendar.objects.filter(site=site).first()
-    holidays = list(Holiday.objects.filter(site=site).values_list("date", flat=True))
+    holidays = tuple(
+        Holiday.objects.filter(site=site).order_by("date").values_list("date", flat=True)
+    )
     if row is None:
-        return BusinessHours.standard(site.time_zone, holidays=holidays)
-    weekdays = [int(d) for d in row.weekdays.split(",") if d.strip()]
+        return (site.time_zone, time(8), time(18), (0, 1, 2, 3, 4), holidays)
+    weekdays = tuple(int(d) for d in row.weekdays.split(",") if d.strip())
+    return (site.time_zone, row.opens, row.closes, weekdays, holidays)
+
+
+@functools.lru_cache(maxsize=256)
+def _business_hours(spec: HoursSpec) -> BusinessHours:
+    zone, opens, closes, weekdays, holidays = spec
     return BusinessHours.standard(
-        site.time_zone, start=row.opens, end=row.closes, weekdays=weekdays, holidays=holidays
+        zone, start=opens, end=closes, weekdays=weekdays, holidays=holidays
     )
 
 

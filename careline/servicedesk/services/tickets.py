@@ -8,8 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from careline.core import audit
@@ -88,14 +87,22 @@ def clean_description(description: str) -> str:
 
 def next_number(kind: str) -> str:
     """INC-000123: taken inside the creating transaction, so a rollback gives the number back."""
-    if not TicketCounter.objects.filter(kind=kind).update(last=F("last") + 1):
-        try:
-            with transaction.atomic():
-                TicketCounter.objects.create(kind=kind, last=1)
-        except IntegrityError:
-            TicketCounter.objects.filter(kind=kind).update(last=F("last") + 1)
-    last = TicketCounter.objects.values_list("last", flat=True).get(kind=kind)
-    return f"{NUMBER_PREFIX[Kind(kind)]}-{last:06d}"
+    # One statement that increments and reads (both databases support RETURNING); the row
+    # lock it takes is held to the end of the transaction, so numbers never repeat.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {TicketCounter._meta.db_table} SET last = last + 1 WHERE kind = %s RETURNING last",  # noqa: S608  (table name from the model)
+            [kind],
+        )
+        row = cursor.fetchone()
+    if row is not None:
+        return f"{NUMBER_PREFIX[Kind(kind)]}-{int(row[0]):06d}"
+    try:
+        with transaction.atomic():
+            TicketCounter.objects.create(kind=kind, last=1)
+    except IntegrityError:
+        return next_number(kind)  # another request created the counter first
+    return f"{NUMBER_PREFIX[Kind(kind)]}-000001"
 
 
 def apply_triage(ticket: Ticket) -> bool:

@@ -1,0 +1,93 @@
+"""Service-desk speed with 100,000 tickets, on SQLite and PostgreSQL (issue: Service desk, Speed).
+
+Floors: create through the API at concurrency 8 >= 500 tickets/s with p99 < 50 ms; the agent
+queue (first page, filtered) and search at concurrency 8 with p99 < 50 ms. Load comes from
+wrk (Debian's package) so the load generator does not eat the server's CPU.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.common import ROOT, careline, postgres_available, report, scratch_env, server  # noqa: E402
+
+TICKETS = int(os.environ.get("CARELINE_BENCH_TICKETS", "100000"))
+DURATION = os.environ.get("CARELINE_BENCH_DURATION", "10s")
+CONCURRENCY = 8
+
+CREATE_LUA = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer %(token)s"
+local n = 0
+request = function()
+  n = n + 1
+  local body = string.format('{"kind":"incident","title":"Bench scanner problem %%d","description":"Bay %%d",'
+    .. '"department":"NG-ED","care_effect":"degraded","scope":"person","service":"BCMA"}', n, n %% 20)
+  return wrk.format(nil, "/api/v1/tickets", nil, body)
+end
+"""
+
+GET_LUA = """
+wrk.headers["Authorization"] = "Bearer %(token)s"
+"""
+
+DONE_LUA = """
+done = function(summary, latency, requests)
+  io.write(string.format("JSON {\\"requests\\": %d, \\"errors\\": %d, \\"non2xx\\": %d, \\"seconds\\": %f, "
+    .. "\\"p50_ms\\": %f, \\"p90_ms\\": %f, \\"p99_ms\\": %f, \\"max_ms\\": %f}\\n",
+    summary.requests, summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    summary.errors.status, summary.duration / 1e6,
+    latency:percentile(50) / 1000, latency:percentile(90) / 1000, latency:percentile(99) / 1000, latency.max / 1000))
+end
+"""
+
+
+def wrk(base: str, path: str, script: str) -> dict[str, float]:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
+        handle.write(script + DONE_LUA)
+    try:
+        out = subprocess.run(
+            ["wrk", "-t2", f"-c{CONCURRENCY}", f"-d{DURATION}", "--timeout", "10s", "-s", handle.name, base + path],
+            capture_output=True, text=True, check=True,
+        ).stdout
+    finally:
+        os.unlink(handle.name)
+    data = json.loads(re.search(r"^JSON (.*)$", out, re.M).group(1))  # type: ignore[union-attr]
+    data["per_s"] = data["requests"] / data["seconds"]
+    return data
+
+
+def main() -> None:
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed: `make bench` installs Debian's wrk package")
+    rows = []
+    for database in ["sqlite"] + (["postgresql"] if postgres_available() else []):
+        with scratch_env(database) as env:
+            careline(env, "demo")
+            subprocess.run([sys.executable, str(ROOT / "bench" / "seed_tickets.py"), str(TICKETS)], env=env, check=True)
+            nurse = careline(env, "token", "create", "--user", "nurse.ed").strip()
+            agent = careline(env, "token", "create", "--user", "agent").strip()
+            with server(env) as base:
+                cases = [
+                    ("POST /api/v1/tickets (create)", "/", CREATE_LUA % {"token": nurse}),
+                    ("GET queue: open, P1-P3, site, first page", "/api/v1/tickets?open=true&priority=P1&priority=P2&priority=P3&site=NORTH&limit=50", GET_LUA % {"token": agent}),
+                    ("GET queue: department, first page", "/api/v1/tickets?department=NG-ICU&open=true&limit=50", GET_LUA % {"token": agent}),
+                    ("GET search q=wristband scanner", "/api/v1/tickets?q=wristband%20scanner&limit=50", GET_LUA % {"token": agent}),
+                ]
+                for name, path, script in cases:
+                    result = wrk(base, path, script)
+                    rows.append({"database": database, "tickets": TICKETS, "request": name, "concurrency": CONCURRENCY, **result})
+    report("tickets", rows, ["database", "tickets", "request", "concurrency", "requests", "non2xx", "per_s", "p50_ms", "p90_ms", "p99_ms", "max_ms"])
+
+
+if __name__ == "__main__":
+    main()
