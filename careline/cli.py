@@ -14,6 +14,8 @@ from careline.env import ImproperSetting
 def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "careline.settings")
     args = sys.argv[1:] if argv is None else argv
+    # Django names commands after modules, which cannot hold a hyphen.
+    args = ["mail_intake", *args[1:]] if args[:1] == ["mail-intake"] else args
     try:
         execute_from_command_line(["careline", *args])
     except ImproperSetting as exc:

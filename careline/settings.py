@@ -158,6 +158,7 @@ NINJA_PAGINATION_MAX_LIMIT = 500
 
 # The hospital's own medical record number format, a regular expression (e.g. "\\bNG\\d{7}\\b").
 PHI_LOCAL_MRN_PATTERN = envregex("CARELINE_MRN_PATTERN", "")
+MAX_ATTACHMENT_BYTES = envint("CARELINE_MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024, minimum=1024)
 MAX_TITLE_LENGTH = 200
 MAX_DESCRIPTION_LENGTH = 20_000
 REOPEN_DAYS = envint("CARELINE_REOPEN_DAYS", 7, minimum=0, maximum=90)
@@ -186,5 +187,6 @@ LOGGING: dict[str, Any] = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": envstr("CARELINE_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    # aiosmtpd logs every SMTP command at INFO; CareLine logs one line per message itself.
+    "loggers": {"django.db.backends": {"level": "INFO"}, "mail.log": {"level": "WARNING"}},
 }

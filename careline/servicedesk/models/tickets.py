@@ -174,6 +174,8 @@ class Ticket(models.Model):
     time_worked_minutes = models.PositiveIntegerField(default=0)
     reopened_count = models.PositiveSmallIntegerField(default=0)
     via = models.CharField(max_length=8, choices=Via.choices, default=Via.WEB)
+    # The email that opened it, so a message delivered twice opens one ticket.
+    message_id = models.CharField(max_length=300, blank=True)
 
     # Likely PHI in the text: notifications then carry a link only.
     phi_flagged = models.BooleanField(default=False)
@@ -187,6 +189,12 @@ class Ticket(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            # Two listeners given the same message cannot both open a ticket from it.
+            models.UniqueConstraint(
+                fields=["message_id"], condition=~Q(message_id=""), name="ticket_message_once"
+            ),
+        ]
         indexes = [
             # The agent queue and the API's lists: for each usual filter, an index that starts
             # with it, then open-or-not, then the queue's order, then what visibility checks.
@@ -250,11 +258,16 @@ class Comment(models.Model):
     minutes_spent = models.PositiveIntegerField(default=0)
     via = models.CharField(max_length=8, choices=Via.choices, default=Via.WEB)
     # The email that carried it, so a resent message is not added twice.
-    message_id = models.CharField(max_length=300, blank=True, db_index=True)
+    message_id = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField()
 
     class Meta:
         ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["message_id"], condition=~Q(message_id=""), name="comment_message_once"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{'reply' if self.public else 'note'} on {self.ticket_id} by {self.author_name}"

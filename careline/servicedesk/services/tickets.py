@@ -145,6 +145,7 @@ class TicketDraft:
     service: str | None = None
     phi_breach_suspected: bool = False
     via: str = Via.WEB
+    message_id: str = ""  # the email that opened it, if one did
     watchers: list[User] = field(default_factory=list)
 
 
@@ -173,6 +174,7 @@ def create_ticket(actor: User, draft: TicketDraft, *, requester: User | None = N
         scope=choice(draft.scope, Scope, "scope"),
         phi_breach_suspected=draft.phi_breach_suspected,
         via=draft.via,
+        message_id=draft.message_id[:300],
         created_at=now,
         updated_at=now,
     )
