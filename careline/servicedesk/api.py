@@ -1,19 +1,22 @@
 from datetime import datetime
 
-from django.db.models import Count, QuerySet
-from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema, Status
+from django.db.models import Count, Q, QuerySet
+from django.http import FileResponse, HttpRequest
+from django.utils.text import get_valid_filename
+from ninja import Field, File, Query, Router, Schema, Status, UploadedFile
 
-from careline.core.errors import InvalidInput, NotFound
+from careline.core import audit
+from careline.core.errors import Forbidden, InvalidInput, NotFound
 from careline.core.models import User
 from careline.core.services import service_by_code, user_by_username
 from careline.servicedesk import phi
 from careline.servicedesk.choices import CareEffect, Kind, Priority, Scope
 from careline.servicedesk.choices import Status as TicketStatus
-from careline.servicedesk.models import Comment, Queue, Ticket
+from careline.servicedesk.models import Attachment, Comment, Queue, Ticket
 from careline.servicedesk.schemas import (
     SUMMARY_VALUES,
     AssignIn,
+    AttachmentOut,
     CommentIn,
     CommentOut,
     LinkIn,
@@ -30,7 +33,7 @@ from careline.servicedesk.schemas import (
     TicketSummaryOut,
 )
 from careline.servicedesk.search import search
-from careline.servicedesk.services import lifecycle, relations, tickets
+from careline.servicedesk.services import attachments, lifecycle, relations, tickets
 from careline.servicedesk.services.tickets import TicketDraft, is_staff
 
 router = Router(tags=["tickets"])
@@ -335,3 +338,72 @@ def security_assessment(request: HttpRequest, ticket_id: int, payload: SecurityI
         version=payload.version,
     )
     return _loaded(user, ticket_id)
+
+
+def _attachments_visible(user: User, ticket: Ticket) -> QuerySet[Attachment]:
+    files = ticket.attachments.select_related("uploaded_by").order_by("created_at", "id")
+    # A file sent with an internal note is staff-only, like the note.
+    return (
+        files if is_staff(user) else files.filter(Q(comment__isnull=True) | Q(comment__public=True))
+    )
+
+
+@router.get("/tickets/{ticket_id}/attachments", response=list[AttachmentOut])
+def list_attachments(request: HttpRequest, ticket_id: int) -> QuerySet[Attachment]:
+    user = _user(request)
+    return _attachments_visible(user, _loaded(user, ticket_id))
+
+
+@router.post(
+    "/tickets/{ticket_id}/attachments",
+    response={201: AttachmentOut},
+    summary="Attach a file (multipart field 'file'); 413 over the size limit, 415 for programs",
+)
+def upload_attachment(
+    request: HttpRequest, ticket_id: int, file: File[UploadedFile]
+) -> Status[Attachment]:
+    user = _user(request)
+    if user.role == "auditor":
+        raise Forbidden("the auditor role may not change tickets")
+    ticket = _loaded(user, ticket_id)
+    filename = get_valid_filename(file.name or "") if (file.name or "").strip(". ") else ""
+    attachments.check(filename, file.content_type or "", file.size or 0)
+    with attachments.files_in_transaction() as stored:
+        attachment = attachments.add_attachment(
+            user,
+            ticket,
+            filename=filename,
+            content_type=file.content_type or "application/octet-stream",
+            data=file.read(),
+            stored=stored,
+            via="api",
+        )
+    return Status(201, attachment)
+
+
+@router.get(
+    "/tickets/{ticket_id}/attachments/{attachment_id}",
+    response={200: None},
+    summary="Download a file",
+)
+def download_attachment(request: HttpRequest, ticket_id: int, attachment_id: int) -> FileResponse:
+    user = _user(request)
+    ticket = _loaded(user, ticket_id)
+    attachment = _attachments_visible(user, ticket).filter(pk=attachment_id).first()
+    if attachment is None:
+        raise NotFound(
+            f"ticket {ticket.number} has no file {attachment_id} that you may see",
+            field="attachment_id",
+        )
+    audit.record(
+        "ticket.attachment_download",
+        actor=user,
+        obj=ticket,
+        summary=f"{ticket.number} file {attachment.filename} downloaded",
+    )
+    response = FileResponse(
+        attachment.file.open("rb"), as_attachment=True, filename=attachment.filename
+    )
+    # Never let a browser render an uploaded file as a page of CareLine's.
+    response["Content-Security-Policy"] = "sandbox"
+    return response

@@ -14,7 +14,7 @@ from careline.servicedesk.choices import (
     SecurityOutcome,
     Status,
 )
-from careline.servicedesk.models import Comment, Ticket
+from careline.servicedesk.models import Attachment, Comment, Ticket
 
 
 class TicketIn(Schema):
@@ -237,3 +237,18 @@ SUMMARY_VALUES: dict[str, str] = {
     "queue": "queue__code",
     "assignee": "assignee__username",
 }
+
+
+class AttachmentOut(Schema):
+    id: int
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    created_at: datetime
+    uploaded_by: str | None
+    comment: int | None = Field(None, alias="comment_id")
+
+    @staticmethod
+    def resolve_uploaded_by(obj: Attachment) -> str | None:
+        return obj.uploaded_by.username if obj.uploaded_by else None
