@@ -90,7 +90,11 @@ def _database() -> dict[str, Any]:
         return config
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     return {
-        "ENGINE": "django.db.backends.sqlite3",
+        # Django's SQLite backend with writers queued on a file lock (careline/dbbackends).
+        "ENGINE": "careline.dbbackends.sqlite3",
+        # Keep connections: opening one runs the PRAGMAs below every time.
+        "CONN_MAX_AGE": 600,
+        "CONN_HEALTH_CHECKS": True,
         "NAME": envstr("CARELINE_SQLITE_PATH", str(DATA_DIR / "careline.sqlite3")),
         "OPTIONS": {
             # WAL lets readers run while one writer writes; IMMEDIATE takes the write lock at

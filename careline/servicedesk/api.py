@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Window
 from django.http import FileResponse, HttpRequest
 from django.utils.text import get_valid_filename
 from ninja import Field, File, Query, Router, Schema, Status, UploadedFile
@@ -147,14 +147,26 @@ def list_tickets(
 def ticket_page(tickets_qs: QuerySet[Ticket], offset: int, limit: int) -> dict[str, object]:
     """A page of the queue: the page's ids in order first (an index-only query), then their
     rows as plain values; the count is index-only too."""
-    ids = list(tickets_qs.values_list("pk", flat=True)[offset : offset + limit])
+    if tickets_qs.query.extra_select:
+        # A ranked search: SQLite's bm25() cannot share its query with a window function.
+        ids = list(tickets_qs.values_list("pk", flat=True)[offset : offset + limit])
+        total = tickets_qs.count()
+    else:
+        # The total rides along with the ids (a window count), saving a second scan.
+        page = list(
+            tickets_qs.annotate(total=Window(Count("pk"))).values_list("pk", "total")[
+                offset : offset + limit
+            ]
+        )
+        ids = [pk for pk, _ in page]
+        total = page[0][1] if page else (tickets_qs.count() if offset else 0)
     plain = [f for f in TicketSummaryOut.model_fields if f not in SUMMARY_VALUES]
     rows = {}
     for row in Ticket.objects.filter(pk__in=ids).values(*plain, *SUMMARY_VALUES.values()):
         for name, lookup in SUMMARY_VALUES.items():
             row[name] = row.pop(lookup)
         rows[row["id"]] = row
-    return {"items": [rows[pk] for pk in ids if pk in rows], "count": tickets_qs.count()}
+    return {"items": [rows[pk] for pk in ids if pk in rows], "count": total}
 
 
 @router.post(

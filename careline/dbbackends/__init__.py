@@ -1,0 +1,1 @@
+"""Database backends CareLine adds to Django's."""
