@@ -4,6 +4,7 @@ import re
 import uuid
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib import messages
@@ -74,6 +75,13 @@ class IdleSessionMiddleware:
                 logout(request)
                 if request.path.startswith("/api/"):
                     return self.get_response(request)
+                if request.headers.get("HX-Request") == "true":
+                    # A page's own refresh: send the whole page to the login, not a login
+                    # form into the table being refreshed.
+                    page = request.headers.get("HX-Current-URL", "/")
+                    response = HttpResponse(status=204)
+                    response["HX-Redirect"] = redirect_to_login(urlsplit(page).path or "/").url
+                    return response
                 messages.info(
                     request,
                     f"You were signed out after {settings.SESSION_IDLE_MINUTES} minutes without activity.",

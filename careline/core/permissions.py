@@ -22,15 +22,17 @@ class Perm(StrEnum):
     AUDIT_VIEW = "audit.view"
     METRICS_VIEW = "metrics.view"
     ENGINE_VIEW = "engine.view"
+    DESK_VIEW = "desk.view"  # the agent console and every ticket but security incidents
+    TICKETS_OPEN = "tickets.open"
 
 
-_STAFF_READ = {Perm.PLACES_VIEW, Perm.ENGINE_VIEW}
+_STAFF_READ = {Perm.PLACES_VIEW, Perm.ENGINE_VIEW, Perm.DESK_VIEW}
 
 ROLE_PERMS: dict[str, frozenset[Perm]] = {
-    Role.REQUESTER: frozenset({Perm.PLACES_VIEW}),
-    Role.AGENT: frozenset(_STAFF_READ | {Perm.USERS_VIEW}),
-    Role.ENGINEER: frozenset(_STAFF_READ | {Perm.USERS_VIEW, Perm.METRICS_VIEW}),
-    Role.MANAGER: frozenset(_STAFF_READ | {Perm.USERS_VIEW, Perm.METRICS_VIEW}),
+    Role.REQUESTER: frozenset({Perm.PLACES_VIEW, Perm.TICKETS_OPEN}),
+    Role.AGENT: frozenset(_STAFF_READ | {Perm.USERS_VIEW, Perm.TICKETS_OPEN}),
+    Role.ENGINEER: frozenset(_STAFF_READ | {Perm.USERS_VIEW, Perm.METRICS_VIEW, Perm.TICKETS_OPEN}),
+    Role.MANAGER: frozenset(_STAFF_READ | {Perm.USERS_VIEW, Perm.METRICS_VIEW, Perm.TICKETS_OPEN}),
     # An auditor reads everything and changes nothing.
     Role.AUDITOR: frozenset(_STAFF_READ | {Perm.USERS_VIEW, Perm.AUDIT_VIEW}),
     Role.ADMIN: frozenset(Perm),

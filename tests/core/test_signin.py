@@ -252,3 +252,16 @@ def test_logout_needs_post(hospital: Hospital) -> None:
     assert client.get("/logout/").status_code == 405
     assert client.post("/logout/")["Location"] == "/login/"
     assert client.get("/").status_code == 302
+
+
+def test_an_idle_htmx_refresh_sends_the_whole_page_to_the_login(hospital: Hospital) -> None:
+    client = Client()
+    with time_machine.travel(T0, tick=False) as clock:
+        _login(client, "maria")
+        clock.shift(timedelta(minutes=16))
+        response = client.get(
+            "/my/",
+            headers={"HX-Request": "true", "HX-Current-URL": "http://testserver/desk/?priority=P1"},
+        )
+    assert response.status_code == 204
+    assert response["HX-Redirect"] == "/login/?next=/desk/"

@@ -14,6 +14,7 @@ from django.utils import timezone
 from careline.core import audit
 from careline.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from careline.core.models import User
+from careline.core.permissions import Perm, require
 from careline.core.services import department_by_code, service_by_code
 from careline.servicedesk import phi
 from careline.servicedesk.choices import NUMBER_PREFIX, CareEffect, Kind, Priority, Scope, Via
@@ -153,8 +154,7 @@ def create_ticket(actor: User, draft: TicketDraft, *, requester: User | None = N
     """Open a ticket: triage, number, SLA clocks, queue and assignee, audit event."""
     if requester is not None and requester != actor:
         require_writer(actor, "open tickets for someone else")
-    if actor.role == "auditor":
-        raise Forbidden("the auditor role may not open tickets")
+    require(actor, Perm.TICKETS_OPEN)
     kind = choice(draft.kind, Kind, "kind")
     if draft.phi_breach_suspected and kind != Kind.SECURITY:
         raise InvalidInput(
