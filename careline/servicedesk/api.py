@@ -1,7 +1,7 @@
 from datetime import datetime
 
-from django.db.models import Count, Q, QuerySet, Window
-from django.http import FileResponse, HttpRequest
+from django.db.models import Count, Q, QuerySet
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.utils.text import get_valid_filename
 from ninja import Field, File, Query, Router, Schema, Status, UploadedFile
 
@@ -140,26 +140,22 @@ class PageParams(Schema):
 @router.get("/tickets", response=TicketPage, summary="Tickets you may see, filtered")
 def list_tickets(
     request: HttpRequest, filters: Query[TicketFilter], page: Query[PageParams]
-) -> dict[str, object]:
-    return ticket_page(filtered_tickets(_user(request), filters), page.offset, page.limit)
+) -> HttpResponse:
+    result = ticket_page(filtered_tickets(_user(request), filters), page.offset, page.limit)
+    # The hottest read of the desk: validated and serialised by pydantic's compiled core,
+    # against the same TicketPage schema the OpenAPI document publishes.
+    body = TicketPage.model_validate(result).model_dump_json()
+    return HttpResponse(body, content_type="application/json")
 
 
 def ticket_page(tickets_qs: QuerySet[Ticket], offset: int, limit: int) -> dict[str, object]:
     """A page of the queue: the page's ids in order first (an index-only query), then their
     rows as plain values; the count is index-only too."""
-    if tickets_qs.query.extra_select:
-        # A ranked search: SQLite's bm25() cannot share its query with a window function.
-        ids = list(tickets_qs.values_list("pk", flat=True)[offset : offset + limit])
-        total = tickets_qs.count()
-    else:
-        # The total rides along with the ids (a window count), saving a second scan.
-        page = list(
-            tickets_qs.annotate(total=Window(Count("pk"))).values_list("pk", "total")[
-                offset : offset + limit
-            ]
-        )
-        ids = [pk for pk, _ in page]
-        total = page[0][1] if page else (tickets_qs.count() if offset else 0)
+    # Two narrow queries, each served from a covering index: the ids of the page, and the
+    # count. (A window count in the same query was measured slower: it materialises every
+    # matching row, and SQLite's bm25() refuses to share a query with it.)
+    ids = list(tickets_qs.values_list("pk", flat=True)[offset : offset + limit])
+    total = tickets_qs.count()
     plain = [f for f in TicketSummaryOut.model_fields if f not in SUMMARY_VALUES]
     rows = {}
     for row in Ticket.objects.filter(pk__in=ids).values(*plain, *SUMMARY_VALUES.values()):
