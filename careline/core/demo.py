@@ -14,6 +14,7 @@ from django.db import transaction
 
 from careline.core import services, signin
 from careline.core.choices import Role
+from careline.core.demo_steps import DEMO_STEPS
 from careline.core.models import ClinicalService, Department, Site, User
 
 DEMO_PASSWORD = "Ward-Round-2026!"  # noqa: S105  (printed for the demo; never a real account)
@@ -123,6 +124,8 @@ def load_demo(out: Writer) -> None:
             if signin.mfa_required(user):
                 signin.set_totp_secret(user, demo_totp_secret(username))
             created_users.append(user)
+        for step in DEMO_STEPS:
+            step()
     if not created_users:
         out.write("Demo hospital already loaded; nothing changed.\n")
         return

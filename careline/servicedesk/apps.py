@@ -1,6 +1,7 @@
 from django.apps import AppConfig
 
 from careline.core.context import NAVIGATION, NavItem
+from careline.core.demo_steps import DEMO_STEPS
 from careline.core.permissions import Perm
 
 # The console is for IT staff (agent, engineer, manager, auditor, admin).
@@ -20,7 +21,9 @@ class ServiceDeskConfig(AppConfig):
         ):
             if item not in NAVIGATION:
                 NAVIGATION.append(item)
-        # Imported here: the loop's module needs the models, which load after this one.
-        from careline.servicedesk import sla_watch
+        # Imported here: these modules need the models, which load after this one.
+        from careline.servicedesk import demo, sla_watch
 
         sla_watch.register()
+        if demo.load not in DEMO_STEPS:
+            DEMO_STEPS.append(demo.load)
