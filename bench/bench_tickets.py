@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import ROOT, careline, postgres_available, report, scratch_env, server  # noqa: E402
+from bench.common import ROOT, careline, postgres_available, report, scratch_env, server
 
 TICKETS = int(os.environ.get("CARELINE_BENCH_TICKETS", "100000"))
 DURATION = os.environ.get("CARELINE_BENCH_DURATION", "10s")
@@ -56,8 +56,20 @@ def wrk(base: str, path: str, script: str) -> dict[str, float]:
         handle.write(script + DONE_LUA)
     try:
         out = subprocess.run(
-            ["wrk", "-t2", f"-c{CONCURRENCY}", f"-d{DURATION}", "--timeout", "10s", "-s", handle.name, base + path],
-            capture_output=True, text=True, check=True,
+            [
+                "wrk",
+                "-t2",
+                f"-c{CONCURRENCY}",
+                f"-d{DURATION}",
+                "--timeout",
+                "10s",
+                "-s",
+                handle.name,
+                base + path,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout
     finally:
         os.unlink(handle.name)
@@ -73,20 +85,60 @@ def main() -> None:
     for database in ["sqlite"] + (["postgresql"] if postgres_available() else []):
         with scratch_env(database) as env:
             careline(env, "demo")
-            subprocess.run([sys.executable, str(ROOT / "bench" / "seed_tickets.py"), str(TICKETS)], env=env, check=True)
+            subprocess.run(
+                [sys.executable, str(ROOT / "bench" / "seed_tickets.py"), str(TICKETS)],
+                env=env,
+                check=True,
+            )
             nurse = careline(env, "token", "create", "--user", "nurse.ed").strip()
             agent = careline(env, "token", "create", "--user", "agent").strip()
             with server(env) as base:
                 cases = [
                     ("POST /api/v1/tickets (create)", "/", CREATE_LUA % {"token": nurse}),
-                    ("GET queue: open, P1-P3, site, first page", "/api/v1/tickets?open=true&priority=P1&priority=P2&priority=P3&site=NORTH&limit=50", GET_LUA % {"token": agent}),
-                    ("GET queue: department, first page", "/api/v1/tickets?department=NG-ICU&open=true&limit=50", GET_LUA % {"token": agent}),
-                    ("GET search q=wristband scanner", "/api/v1/tickets?q=wristband%20scanner&limit=50", GET_LUA % {"token": agent}),
+                    (
+                        "GET queue: open, P1-P3, site, first page",
+                        "/api/v1/tickets?open=true&priority=P1&priority=P2&priority=P3&site=NORTH&limit=50",
+                        GET_LUA % {"token": agent},
+                    ),
+                    (
+                        "GET queue: department, first page",
+                        "/api/v1/tickets?department=NG-ICU&open=true&limit=50",
+                        GET_LUA % {"token": agent},
+                    ),
+                    (
+                        "GET search q=wristband scanner",
+                        "/api/v1/tickets?q=wristband%20scanner&limit=50",
+                        GET_LUA % {"token": agent},
+                    ),
                 ]
                 for name, path, script in cases:
                     result = wrk(base, path, script)
-                    rows.append({"database": database, "tickets": TICKETS, "request": name, "concurrency": CONCURRENCY, **result})
-    report("tickets", rows, ["database", "tickets", "request", "concurrency", "requests", "non2xx", "per_s", "p50_ms", "p90_ms", "p99_ms", "max_ms"])
+                    rows.append(
+                        {
+                            "database": database,
+                            "tickets": TICKETS,
+                            "request": name,
+                            "concurrency": CONCURRENCY,
+                            **result,
+                        }
+                    )
+    report(
+        "tickets",
+        rows,
+        [
+            "database",
+            "tickets",
+            "request",
+            "concurrency",
+            "requests",
+            "non2xx",
+            "per_s",
+            "p50_ms",
+            "p90_ms",
+            "p99_ms",
+            "max_ms",
+        ],
+    )
 
 
 if __name__ == "__main__":

@@ -25,21 +25,43 @@ from careline.core.models import ClinicalService, Department, User  # noqa: E402
 from careline.servicedesk.models import Queue, Ticket, TicketCounter  # noqa: E402
 
 PROBLEMS = [
-    "Scanner won't read wristbands", "Label printer jammed", "Cannot log in to the EHR", "Badge tap not working",
-    "Virtual desktop frozen", "Cart computer battery dies", "Wi-Fi drops on the ward", "PACS viewer slow",
-    "Dictation microphone not detected", "Telehealth video has no sound", "Pharmacy cabinet will not open",
-    "Nurse call console offline", "Lab results not showing", "Email not syncing on phone", "Printer out of toner",
-    "Password expired", "MFA prompt never arrives", "Monitor flickering", "Keyboard sticky", "Phone has no dial tone",
+    "Scanner won't read wristbands",
+    "Label printer jammed",
+    "Cannot log in to the EHR",
+    "Badge tap not working",
+    "Virtual desktop frozen",
+    "Cart computer battery dies",
+    "Wi-Fi drops on the ward",
+    "PACS viewer slow",
+    "Dictation microphone not detected",
+    "Telehealth video has no sound",
+    "Pharmacy cabinet will not open",
+    "Nurse call console offline",
+    "Lab results not showing",
+    "Email not syncing on phone",
+    "Printer out of toner",
+    "Password expired",
+    "MFA prompt never arrives",
+    "Monitor flickering",
+    "Keyboard sticky",
+    "Phone has no dial tone",
 ]
 DETAILS = [
-    "Started after the night shift handover.", "Happens every few minutes.", "Tried restarting, no change.",
-    "Affects bay 4 and bay 5.", "The error says access denied.", "Urgent: med pass due at 08:00.",
-    "Worked yesterday.", "Screen shows a spinning wheel.", "Other staff see the same.", "Only on this workstation.",
+    "Started after the night shift handover.",
+    "Happens every few minutes.",
+    "Tried restarting, no change.",
+    "Affects bay 4 and bay 5.",
+    "The error says access denied.",
+    "Urgent: med pass due at 08:00.",
+    "Worked yesterday.",
+    "Screen shows a spinning wheel.",
+    "Other staff see the same.",
+    "Only on this workstation.",
 ]
 
 
 def main(count: int) -> None:
-    rng = random.Random(20261124)  # noqa: S311  (reproducible fixture data)
+    rng = random.Random(20261124)
     departments = list(Department.objects.select_related("site"))
     services = [*ClinicalService.objects.all(), None]
     requesters = list(User.objects.filter(role="requester"))

@@ -8,20 +8,18 @@ ward clerk at the other site, who must never see the ED's business.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from django.core.cache import cache
-from django.db import connection
 from django.test import Client
 
 from careline.core import services
 from careline.core.models import User
+from tests.processes import scratch_database
 
 PASSWORD = "Correct-Horse-Battery-9"
 
@@ -135,34 +133,6 @@ def api_as(hospital: Hospital) -> Any:
 
 @pytest.fixture
 def scratch_db_env(tmp_path: Path) -> Iterator[dict[str, str]]:
-    """Environment for a `careline` subprocess with a database of its own.
-
-    The same kind of database as this test run: a fresh SQLite file, or on PostgreSQL a
-    scratch database created here and dropped afterwards.
-    """
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    env["CARELINE_DATA_DIR"] = str(tmp_path / "data")
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    if connection.vendor != "postgresql":
+    """Environment for a `careline` subprocess with a database of its own (tests/processes.py)."""
+    with scratch_database(tmp_path / "data", f"scratch_{tmp_path.name[-12:]}") as env:
         yield env
-        return
-    settings = connection.settings_dict
-    name = f"careline_scratch_{os.getpid()}_{tmp_path.name[-12:]}".lower().replace("-", "_")
-    admin_conn = {
-        "host": settings["HOST"] or None,
-        "port": settings["PORT"] or None,
-        "user": settings["USER"] or None,
-        "dbname": "postgres",
-        "autocommit": True,
-    }
-    with psycopg.connect(**admin_conn) as conn:  # type: ignore[arg-type]
-        conn.execute(f'CREATE DATABASE "{name}"')
-    user = settings["USER"] or "postgres"
-    env["DATABASE_URL"] = (
-        f"postgres://{user}@{settings['HOST'] or '127.0.0.1'}:{settings['PORT'] or 5432}/{name}"
-    )
-    try:
-        yield env
-    finally:
-        with psycopg.connect(**admin_conn) as conn:  # type: ignore[arg-type]
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

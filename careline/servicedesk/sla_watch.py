@@ -8,11 +8,13 @@ idempotency keys make the emails once-only as well.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from careline.core import audit
@@ -94,57 +96,81 @@ def _breach(ticket: Ticket, target: str, deadline: datetime) -> None:
     )
 
 
+@dataclass(frozen=True)
+class Check:
+    """One thing the watcher looks for: which tickets are due, how one is claimed, what follows."""
+
+    count_as: str
+    target: str  # "response" or "resolution"
+    deadline_field: str  # the deadline the message names
+    due: Callable[[datetime], Q]
+    claim: Callable[[datetime], tuple[Q, dict[str, object]]]  # (still unclaimed, the marking)
+    act: Callable[[Ticket, str, datetime], None]
+
+
+CHECKS = (
+    Check(
+        "response_warnings",
+        "response",
+        "respond_by",
+        due=lambda now: Q(
+            response_result=SlaResult.PENDING,
+            response_warned_at__isnull=True,
+            respond_warn_at__lte=now,
+        ),
+        claim=lambda now: (Q(response_warned_at__isnull=True), {"response_warned_at": now}),
+        act=lambda ticket, target, deadline: _warn(ticket, target, deadline),
+    ),
+    Check(
+        "resolution_warnings",
+        "resolution",
+        "resolve_by",
+        due=lambda now: Q(
+            resolution_result=SlaResult.PENDING,
+            resolution_warned_at__isnull=True,
+            resolve_warn_at__lte=now,
+        ),
+        claim=lambda now: (Q(resolution_warned_at__isnull=True), {"resolution_warned_at": now}),
+        act=lambda ticket, target, deadline: _warn(ticket, target, deadline),
+    ),
+    Check(
+        "response_breaches",
+        "response",
+        "respond_by",
+        due=lambda now: Q(response_result=SlaResult.PENDING, respond_by__lte=now),
+        claim=lambda now: (
+            Q(response_result=SlaResult.PENDING),
+            {"response_result": SlaResult.BREACHED},
+        ),
+        act=lambda ticket, target, deadline: _breach(ticket, target, deadline),
+    ),
+    Check(
+        "resolution_breaches",
+        "resolution",
+        "resolve_by",
+        due=lambda now: Q(resolution_result=SlaResult.PENDING, resolve_by__lte=now),
+        claim=lambda now: (
+            Q(resolution_result=SlaResult.PENDING),
+            {"resolution_result": SlaResult.BREACHED, "breach_escalated_at": now},
+        ),
+        act=lambda ticket, target, deadline: _breach(ticket, target, deadline),
+    ),
+)
+
+
 def sweep(now: datetime) -> dict[str, int]:
     """One pass over what is due; returns counts by kind for the log."""
-    counts = {
-        "response_warnings": 0,
-        "resolution_warnings": 0,
-        "response_breaches": 0,
-        "resolution_breaches": 0,
-    }
+    counts = dict.fromkeys((check.count_as for check in CHECKS), 0)
     related = ("site", "queue", "queue__manager", "assignee")
-
-    due = _running().filter(
-        response_result=SlaResult.PENDING, response_warned_at__isnull=True, respond_warn_at__lte=now
-    )
-    for ticket in due.select_related(*related)[:BATCH]:
-        with transaction.atomic():
-            if Ticket.objects.filter(pk=ticket.pk, response_warned_at__isnull=True).update(
-                response_warned_at=now
-            ):
-                _warn(ticket, "response", ticket.respond_by)
-                counts["response_warnings"] += 1
-
-    due = _running().filter(
-        resolution_result=SlaResult.PENDING,
-        resolution_warned_at__isnull=True,
-        resolve_warn_at__lte=now,
-    )
-    for ticket in due.select_related(*related)[:BATCH]:
-        with transaction.atomic():
-            if Ticket.objects.filter(pk=ticket.pk, resolution_warned_at__isnull=True).update(
-                resolution_warned_at=now
-            ):
-                _warn(ticket, "resolution", ticket.resolve_by)
-                counts["resolution_warnings"] += 1
-
-    due = _running().filter(response_result=SlaResult.PENDING, respond_by__lte=now)
-    for ticket in due.select_related(*related)[:BATCH]:
-        with transaction.atomic():
-            if Ticket.objects.filter(pk=ticket.pk, response_result=SlaResult.PENDING).update(
-                response_result=SlaResult.BREACHED
-            ):
-                _breach(ticket, "response", ticket.respond_by)
-                counts["response_breaches"] += 1
-
-    due = _running().filter(resolution_result=SlaResult.PENDING, resolve_by__lte=now)
-    for ticket in due.select_related(*related)[:BATCH]:
-        with transaction.atomic():
-            if Ticket.objects.filter(pk=ticket.pk, resolution_result=SlaResult.PENDING).update(
-                resolution_result=SlaResult.BREACHED, breach_escalated_at=now
-            ):
-                _breach(ticket, "resolution", ticket.resolve_by)
-                counts["resolution_breaches"] += 1
+    for check in CHECKS:
+        unclaimed, marking = check.claim(now)
+        for ticket in _running().filter(check.due(now)).select_related(*related)[:BATCH]:
+            with transaction.atomic():
+                # The conditional UPDATE is the claim: another engine, or the next tick,
+                # finds the ticket already marked.
+                if Ticket.objects.filter(unclaimed, pk=ticket.pk).update(**marking):
+                    check.act(ticket, check.target, getattr(ticket, check.deadline_field))
+                    counts[check.count_as] += 1
     if any(counts.values()):
         log.info("sla sweep %s", " ".join(f"{k}={v}" for k, v in counts.items()))
     return counts

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from careline.core.demo import DEMO_PASSWORD
+from tests.processes import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
@@ -81,12 +81,6 @@ def chromium_executable() -> str:
     if os.environ.get("CARELINE_REQUIRE_BROWSER") == "1":
         pytest.fail(f"Chromium is required (CARELINE_REQUIRE_BROWSER=1). {reason}")
     pytest.skip(reason)
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _careline(env: dict[str, str], *args: str, stdin: str | None = None) -> None:
@@ -156,7 +150,7 @@ def careline_server(
     root = tmp_path_factory.mktemp("careline-browser")
     data_dir = root / "data"
     data_dir.mkdir()
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in _SERVER_ENV_DROP}
     env.update(
         CARELINE_DATA_DIR=str(data_dir),

@@ -10,14 +10,13 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from django.conf import settings as django_settings
 
 from careline.engine import leases
 from careline.engine.models import Lease
+from tests.processes import free_port, wait_for
 
 T0 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
 
@@ -99,16 +99,6 @@ def _query(env: dict[str, str], sql: str) -> list[tuple[Any, ...]]:
             return []  # tables not there yet
 
 
-def _wait_for(what: str, condition: Callable[[], Any], timeout: float) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(0.25)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-
-
 def _leader(env: dict[str, str]) -> str | None:
     rows = _query(
         env, "SELECT holder FROM engine_lease WHERE name = 'engine-leader' AND holder <> ''"
@@ -139,12 +129,12 @@ def test_two_engines_start_at_once_one_leads_the_other_takes_over(
     # Both start on an empty database: both migrate, one waits for the other's lock.
     first, second = _careline(env, "engine"), _careline(env, "engine")
     processes += [first, second]
-    _wait_for("two engines to register", lambda: len(_nodes(env)) == 2, 60)
-    leader_id = _wait_for("a leader", lambda: _leader(env), 30)
+    wait_for("two engines to register", lambda: len(_nodes(env)) == 2, 60)
+    leader_id = wait_for("a leader", lambda: _leader(env), 30)
     nodes = _nodes(env)
     leader_pid = nodes[leader_id][0]
     standby_id = next(node for node in nodes if node != leader_id)
-    assert _wait_for("the leader to mark itself", lambda: _nodes(env)[leader_id][1], 15)
+    assert wait_for("the leader to mark itself", lambda: _nodes(env)[leader_id][1], 15)
     assert not _nodes(env)[standby_id][1]
 
     # The leader dies without a word: the standby must take over within 30 s.
@@ -153,7 +143,7 @@ def test_two_engines_start_at_once_one_leads_the_other_takes_over(
     died = time.monotonic()
     os.killpg(leader_proc.pid, signal.SIGKILL)
     leader_proc.wait()
-    _wait_for("the standby to take over", lambda: _leader(env) == standby_id, 30)
+    wait_for("the standby to take over", lambda: _leader(env) == standby_id, 30)
     takeover = time.monotonic() - died
     assert takeover < 30, takeover
 
@@ -182,19 +172,13 @@ def test_engine_upgrades_an_older_database_before_it_runs(
     )
     engine = _careline(env, "engine")
     processes.append(engine)
-    _wait_for("the engine to register", lambda: _nodes(env), 60)
+    wait_for("the engine to register", lambda: _nodes(env), 60)
     assert _query(
         env,
         "SELECT name FROM django_migrations WHERE app = 'core' AND name = '0002_audit_append_only'",
     )
     engine.send_signal(signal.SIGTERM)
     assert engine.wait(timeout=20) == 0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _get_json(url: str) -> Any:
@@ -205,7 +189,7 @@ def _get_json(url: str) -> Any:
 def test_careline_run_serves_and_stops_both_on_sigterm(
     scratch_db_env: dict[str, str], processes: list[subprocess.Popen[bytes]]
 ) -> None:
-    port = _free_port()
+    port = free_port()
     env = {**scratch_db_env, "CARELINE_PORT": str(port), "CARELINE_WEB_WORKERS": "1"}
     run = _careline(env, "run", "--demo")
     processes.append(run)
@@ -217,7 +201,7 @@ def test_careline_run_serves_and_stops_both_on_sigterm(
             return None
         return body if body["engine"]["running"] else None
 
-    body = _wait_for("web and engine to be up", ready, 60)
+    body = wait_for("web and engine to be up", ready, 60)
     assert body["status"] == "ok"
     assert body["engine"]["leader"]
     run.send_signal(signal.SIGTERM)

@@ -3,7 +3,6 @@ retried through an outage, sent once, and given up on only after many tries."""
 
 from __future__ import annotations
 
-import socket
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -22,6 +21,7 @@ from careline.oncall import dispatcher
 from careline.oncall.models import Notification
 from careline.oncall.outbox import Email, enqueue_email
 from careline.oncall.smtp import SmtpConfig
+from tests.processes import free_port
 
 
 class Inbox:
@@ -37,15 +37,9 @@ class Inbox:
         return "250 OK"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def smtp_port() -> int:
-    return _free_port()
+    return free_port()
 
 
 @pytest.fixture

@@ -30,7 +30,6 @@ from typing import Any
 
 import psycopg
 import pytest
-from django.db import connection
 
 from careline.core import audit, services
 from careline.core.models import AuditEvent
@@ -41,6 +40,7 @@ from careline.servicedesk.mail.listener import DeskHandler, serve
 from careline.servicedesk.models import Attachment, Ticket
 from careline.servicedesk.services.tickets import create_ticket
 from tests.conftest import Hospital
+from tests.processes import free_port, scratch_database, wait_for
 from tests.servicedesk.conftest import draft
 
 DESK = "servicedesk@careline.example"
@@ -344,16 +344,10 @@ def test_a_failure_part_way_leaves_no_ticket_and_no_file(
 # --- the listener in this process, without a database ---------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextlib.contextmanager
 def listening(handler_process: Callable[[bytes, str, list[str], str], Outcome]) -> Iterator[int]:
     """`serve()` on a thread of its own, with the database work replaced."""
-    config = IntakeSettings(port=_free_port(), desk_addresses=frozenset({DESK}), max_bytes=4096)
+    config = IntakeSettings(port=free_port(), desk_addresses=frozenset({DESK}), max_bytes=4096)
     loop = asyncio.new_event_loop()
     stop = asyncio.Event()
     thread = threading.Thread(
@@ -412,16 +406,6 @@ def _careline(env: dict[str, str], log: Path, *args: str) -> subprocess.Popen[by
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-
-
-def _wait_for(what: str, condition: Callable[[], Any], timeout: float) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 @dataclass
@@ -502,40 +486,15 @@ class Listener:
 @pytest.fixture(scope="module")
 def scratch_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """Like tests/conftest.py's scratch_db_env, once for the whole module: one demo load."""
-    tmp = tmp_path_factory.mktemp("mail")
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    env["CARELINE_DATA_DIR"] = str(tmp / "data")
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    if connection.vendor != "postgresql":
+    with scratch_database(tmp_path_factory.mktemp("mail") / "data", "mail") as env:
         yield env
-        return
-    db = connection.settings_dict
-    name = f"careline_mail_{os.getpid()}"
-    admin = {
-        "host": db["HOST"] or None,
-        "port": db["PORT"] or None,
-        "user": db["USER"] or None,
-        "dbname": "postgres",
-        "autocommit": True,
-    }
-    with psycopg.connect(**admin) as conn:  # type: ignore[arg-type]
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    env["DATABASE_URL"] = (
-        f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{name}"
-    )
-    try:
-        yield env
-    finally:
-        with psycopg.connect(**admin) as conn:  # type: ignore[arg-type]
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _start(env: dict[str, str], log: Path) -> Listener:
-    port = _free_port()
+    port = free_port()
     process = _careline(env, log, "mail_intake", "--port", str(port), "--no-migrate")
     listener = Listener(env, port, log, process)
-    _wait_for("the listener", lambda: "mail-intake listening" in listener.log(), 30)
+    wait_for("the listener", lambda: "mail-intake listening" in listener.log(), 30)
     return listener
 
 
