@@ -20,6 +20,7 @@ from careline.core.api import router as core_router
 from careline.core.errors import CareLineError
 from careline.core.models import User
 from careline.servicedesk.api import router as servicedesk_router
+from careline.servicedesk.config_api import router as desk_setup_router
 
 log = logging.getLogger("careline.api")
 
@@ -97,3 +98,4 @@ def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 api.add_router("/", core_router)
 api.add_router("/", servicedesk_router)
+api.add_router("/", desk_setup_router)

@@ -24,6 +24,7 @@ class Perm(StrEnum):
     ENGINE_VIEW = "engine.view"
     DESK_VIEW = "desk.view"  # the agent console and every ticket but security incidents
     TICKETS_OPEN = "tickets.open"
+    DESK_MANAGE = "desk.manage"  # queues, routing rules, SLA targets, business hours
 
 
 _STAFF_READ = {Perm.PLACES_VIEW, Perm.ENGINE_VIEW, Perm.DESK_VIEW}
@@ -32,7 +33,9 @@ ROLE_PERMS: dict[str, frozenset[Perm]] = {
     Role.REQUESTER: frozenset({Perm.PLACES_VIEW, Perm.TICKETS_OPEN}),
     Role.AGENT: frozenset(_STAFF_READ | {Perm.USERS_VIEW, Perm.TICKETS_OPEN}),
     Role.ENGINEER: frozenset(_STAFF_READ | {Perm.USERS_VIEW, Perm.METRICS_VIEW, Perm.TICKETS_OPEN}),
-    Role.MANAGER: frozenset(_STAFF_READ | {Perm.USERS_VIEW, Perm.METRICS_VIEW, Perm.TICKETS_OPEN}),
+    Role.MANAGER: frozenset(
+        _STAFF_READ | {Perm.USERS_VIEW, Perm.METRICS_VIEW, Perm.TICKETS_OPEN, Perm.DESK_MANAGE}
+    ),
     # An auditor reads everything and changes nothing.
     Role.AUDITOR: frozenset(_STAFF_READ | {Perm.USERS_VIEW, Perm.AUDIT_VIEW}),
     Role.ADMIN: frozenset(Perm),

@@ -29,7 +29,7 @@ DEPARTMENT_FIELDS = ["code", "name", "site_id", "clinical_area", "critical"]
 SERVICE_FIELDS = ["code", "name", "tier", "description"]
 
 
-def _clean_code(code: str) -> str:
+def clean_code(code: str) -> str:
     code = code.strip()
     try:
         code_validator(code)
@@ -41,7 +41,7 @@ def _clean_code(code: str) -> str:
     return code
 
 
-def _clean_name(name: str, field: str = "name", max_length: int = 200) -> str:
+def clean_name(name: str, field: str = "name", max_length: int = 200) -> str:
     name = name.strip()
     if not name:
         raise InvalidInput("must not be empty", field=field)
@@ -108,9 +108,7 @@ def service_by_code(code: str, field: str = "service") -> ClinicalService:
 def create_site(actor: User | None, *, code: str, name: str, time_zone: str = "UTC") -> Site:
     if actor is not None:
         require(actor, Perm.PLACES_MANAGE)
-    site = Site(
-        code=_clean_code(code), name=_clean_name(name), time_zone=_check_time_zone(time_zone)
-    )
+    site = Site(code=clean_code(code), name=clean_name(name), time_zone=_check_time_zone(time_zone))
     return save_new_coded(site, actor, noun="site", fields=SITE_FIELDS)
 
 
@@ -131,8 +129,8 @@ def create_department(
             field="clinical_area",
         )
     department = Department(
-        code=_clean_code(code),
-        name=_clean_name(name),
+        code=clean_code(code),
+        name=clean_name(name),
         site=site_by_code(site),
         clinical_area=clinical_area,
         critical=clinical_area in CRITICAL_AREAS if critical is None else critical,
@@ -148,7 +146,7 @@ def create_service(
     if tier not in ServiceTier.values:
         raise InvalidInput(f"must be 1, 2 or 3 (got {tier})", field="tier")
     service = ClinicalService(
-        code=_clean_code(code), name=_clean_name(name), tier=tier, description=description.strip()
+        code=clean_code(code), name=clean_name(name), tier=tier, description=description.strip()
     )
     return save_new_coded(service, actor, noun="clinical service", fields=SERVICE_FIELDS)
 
@@ -171,7 +169,7 @@ def create_user(
     """Create an account. `actor` None means the command line, run by whoever owns the server."""
     if actor is not None:
         require(actor, Perm.USERS_MANAGE)
-    username = _clean_name(username, "username", 150)
+    username = clean_name(username, "username", 150)
     if role not in Role.values:
         raise InvalidInput(
             f"must be one of {', '.join(Role.values)} (got {role[:40]!r})", field="role"
@@ -234,7 +232,7 @@ class IssuedToken:
 
 
 def create_token(actor: User | None, *, user: User, name: str = "") -> IssuedToken:
-    name = _clean_name(name or "api", "name", 100)
+    name = clean_name(name or "api", "name", 100)
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
         user=user, name=name, prefix=secret[: len(TOKEN_PREFIX) + 6], digest=token_digest(secret)

@@ -21,11 +21,19 @@ READS = [
     "/services/EHR",
     "/engine",
     "/audit",
+    "/tickets",
+    "/incidents/known",
+    "/queues",
+    "/routing-rules",
+    "/sla-policies",
 ]
 # Which personas get 403 on which read; everyone else gets 200.
 FORBIDDEN = {
     "/engine": {"nurse", "outsider"},
     "/audit": {"nurse", "outsider", "agent", "engineer", "manager"},
+    "/queues": {"nurse", "outsider"},
+    "/routing-rules": {"nurse", "outsider"},
+    "/sla-policies": {"nurse", "outsider"},
 }
 
 
