@@ -27,7 +27,9 @@ import time_machine
 from django.conf import settings as django_settings
 
 from careline.engine import leases
+from careline.engine.maintenance import optimise_database
 from careline.engine.models import Lease
+from careline.engine.runner import REGISTRY
 from tests.processes import free_port, wait_for
 
 T0 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
@@ -213,3 +215,9 @@ def test_careline_run_serves_and_stops_both_on_sigterm(
         _get_json(f"http://127.0.0.1:{port}/healthz")
     # Nothing left behind: the engine recorded its stop.
     assert all(stopped for _, _, stopped in _nodes(env).values())
+
+
+def test_the_engine_keeps_sqlite_statistics(db: None) -> None:
+    """The upkeep loop is registered and its statement runs on this database."""
+    assert "db-optimise" in [spec.name for spec in REGISTRY]
+    optimise_database()  # PRAGMA optimize on SQLite, nothing on PostgreSQL; must not raise
