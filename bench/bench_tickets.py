@@ -7,21 +7,25 @@ wrk (Debian's package) so the load generator does not eat the server's CPU.
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import ROOT, careline, postgres_available, report, scratch_env, server
+from bench.common import (
+    CONCURRENCY,
+    ROOT,
+    careline,
+    postgres_available,
+    report,
+    scratch_env,
+    server,
+    wrk,
+)
 
 TICKETS = int(os.environ.get("CARELINE_BENCH_TICKETS", "100000"))
-DURATION = os.environ.get("CARELINE_BENCH_DURATION", "10s")
-CONCURRENCY = 8
 
 CREATE_LUA = """
 wrk.method = "POST"
@@ -39,43 +43,6 @@ end
 GET_LUA = """
 wrk.headers["Authorization"] = "Bearer %(token)s"
 """
-
-DONE_LUA = """
-done = function(summary, latency, requests)
-  io.write(string.format("JSON {\\"requests\\": %d, \\"errors\\": %d, \\"non2xx\\": %d, \\"seconds\\": %f, "
-    .. "\\"p50_ms\\": %f, \\"p90_ms\\": %f, \\"p99_ms\\": %f, \\"max_ms\\": %f}\\n",
-    summary.requests, summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
-    summary.errors.status, summary.duration / 1e6,
-    latency:percentile(50) / 1000, latency:percentile(90) / 1000, latency:percentile(99) / 1000, latency.max / 1000))
-end
-"""
-
-
-def wrk(base: str, path: str, script: str) -> dict[str, float]:
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
-        handle.write(script + DONE_LUA)
-    try:
-        out = subprocess.run(
-            [
-                "wrk",
-                "-t2",
-                f"-c{CONCURRENCY}",
-                f"-d{DURATION}",
-                "--timeout",
-                "10s",
-                "-s",
-                handle.name,
-                base + path,
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    finally:
-        os.unlink(handle.name)
-    data = json.loads(re.search(r"^JSON (.*)$", out, re.M).group(1))  # type: ignore[union-attr]
-    data["per_s"] = data["requests"] / data["seconds"]
-    return data
 
 
 def main() -> None:

@@ -1,12 +1,13 @@
-"""Shared pieces of CareLine's benchmarks: scratch databases, a real server, result tables."""
+"""Shared pieces of CareLine's benchmarks: scratch databases, a real server, load from wrk
+(Debian's package, so the load generator does not eat the server's CPU), result tables."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import re
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -107,17 +108,6 @@ def server(env: dict[str, str], workers: int = 3, threads: int = 4) -> Iterator[
         proc.wait(timeout=30)
 
 
-def percentiles(samples_s: list[float]) -> dict[str, float]:
-    ordered = sorted(samples_s)
-    q = statistics.quantiles(ordered, n=100, method="inclusive")
-    return {
-        "p50_ms": q[49] * 1000,
-        "p95_ms": q[94] * 1000,
-        "p99_ms": q[98] * 1000,
-        "max_ms": ordered[-1] * 1000,
-    }
-
-
 def report(name: str, rows: list[dict[str, Any]], columns: list[str]) -> None:
     """Print a table and write bench/results/<name>.json."""
     widths = {c: max(len(c), *(len(_fmt(r.get(c))) for r in rows)) for c in columns}
@@ -135,3 +125,44 @@ def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:,.1f}"
     return "" if value is None else str(value)
+
+
+CONCURRENCY = 8
+DURATION = os.environ.get("CARELINE_BENCH_DURATION", "10s")
+
+DONE_LUA = """
+done = function(summary, latency, requests)
+  io.write(string.format("JSON {\\"requests\\": %d, \\"errors\\": %d, \\"non2xx\\": %d, \\"seconds\\": %f, "
+    .. "\\"p50_ms\\": %f, \\"p90_ms\\": %f, \\"p99_ms\\": %f, \\"max_ms\\": %f}\\n",
+    summary.requests, summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    summary.errors.status, summary.duration / 1e6,
+    latency:percentile(50) / 1000, latency:percentile(90) / 1000, latency:percentile(99) / 1000, latency.max / 1000))
+end
+"""
+
+
+def wrk(base: str, path: str, script: str) -> dict[str, float]:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
+        handle.write(script + DONE_LUA)
+    try:
+        out = subprocess.run(
+            [
+                "wrk",
+                "-t2",
+                f"-c{CONCURRENCY}",
+                f"-d{DURATION}",
+                "--timeout",
+                "10s",
+                "-s",
+                handle.name,
+                base + path,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    finally:
+        os.unlink(handle.name)
+    data = json.loads(re.search(r"^JSON (.*)$", out, re.M).group(1))  # type: ignore[union-attr]
+    data["per_s"] = data["requests"] / data["seconds"]
+    return data
