@@ -21,10 +21,17 @@ WRITE_LUA = """
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer %(token)s"
+-- Each wrk thread counts on its own, so its id goes into the code: codes never repeat.
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("tid", threads)
+end
 local n = 0
 request = function()
   n = n + 1
-  local body = string.format('{"code":"SVC-%%d","name":"Service %%d","tier":%%d}', n, n, 1 + n %% 3)
+  local tid = wrk.thread:get("tid")
+  local body = string.format('{"code":"SVC-%%d-%%d","name":"Service %%d","tier":%%d}', tid, n, n, 1 + n %% 3)
   return wrk.format(nil, "/api/v1/services", nil, body)
 end
 """
