@@ -162,7 +162,7 @@ def _filtered_events(form: AuditFilterForm) -> QuerySet[AuditEvent]:
     return events
 
 
-def _require_page(request: HttpRequest, perm: Perm) -> HttpResponse | None:
+def require_page(request: HttpRequest, perm: Perm) -> HttpResponse | None:
     try:
         require(request.user, perm)
     except Forbidden as exc:
@@ -171,7 +171,7 @@ def _require_page(request: HttpRequest, perm: Perm) -> HttpResponse | None:
 
 
 def audit_log(request: HttpRequest) -> HttpResponse:
-    if (denied := _require_page(request, Perm.AUDIT_VIEW)) is not None:
+    if (denied := require_page(request, Perm.AUDIT_VIEW)) is not None:
         return denied
     form = AuditFilterForm(request.GET)
     page = Paginator(_filtered_events(form), 50).get_page(request.GET.get("page"))
@@ -208,7 +208,7 @@ class _Echo:
 
 
 def audit_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
-    if (denied := _require_page(request, Perm.AUDIT_VIEW)) is not None:
+    if (denied := require_page(request, Perm.AUDIT_VIEW)) is not None:
         return denied
     form = AuditFilterForm(request.GET)
     events = _filtered_events(form)

@@ -23,13 +23,21 @@ def _terms(text: str) -> list[str]:
     return _WORD.findall(text.lower())[:MAX_TERMS]
 
 
+def ticket_number(text: str) -> str | None:
+    """ "INC-000123" for what people type ("inc123", "INC-123"), or None if it is not one."""
+    text = text.strip()
+    if not NUMBER.match(text):
+        return None
+    digits = int(re.sub(r"\D", "", text))
+    return f"{text[:3].upper()}-{digits:06d}"
+
+
 def search(tickets: QuerySet[Ticket], text: str) -> QuerySet[Ticket]:
     """`tickets` narrowed to those matching `text`, best match first."""
     text = text.strip()
-    match = NUMBER.match(text)
-    if match:
-        prefix, digits = text[:3].upper(), re.sub(r"\D", "", text)
-        return tickets.filter(number=f"{prefix}-{int(digits):06d}")
+    number = ticket_number(text)
+    if number is not None:
+        return tickets.filter(number=number)
     terms = _terms(text)
     if not terms:
         return tickets.none()

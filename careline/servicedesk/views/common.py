@@ -12,11 +12,11 @@ from django.shortcuts import render
 
 from careline.core.errors import CareLineError, Conflict, Forbidden, InvalidInput
 from careline.core.models import User
-from careline.core.views import _require_page
+from careline.core.views import require_page
 from careline.servicedesk.apps import CONSOLE_PERM
 from careline.servicedesk.choices import OPEN_STATUSES, SlaResult
 from careline.servicedesk.models import Ticket
-from careline.servicedesk.search import NUMBER
+from careline.servicedesk.search import ticket_number
 
 
 def current_user(request: HttpRequest) -> User:
@@ -31,7 +31,7 @@ def is_htmx(request: HttpRequest) -> bool:
 
 def require_console(request: HttpRequest) -> HttpResponse | None:
     """The 403 page for anyone who is not IT staff."""
-    return _require_page(request, CONSOLE_PERM)
+    return require_page(request, CONSOLE_PERM)
 
 
 def forbidden(request: HttpRequest, message: str) -> HttpResponse:
@@ -64,9 +64,8 @@ def ticket_ref(user: User, text: str, field: str) -> int:
     text = text.strip()
     if _ID.match(text):
         return int(text.lstrip("#"))
-    if NUMBER.match(text):
-        prefix, digits = text[:3].upper(), re.sub(r"\D", "", text)
-        number = f"{prefix}-{int(digits):06d}"
+    number = ticket_number(text)
+    if number is not None:
         found = (
             Ticket.objects.visible_to(user)
             .filter(number=number)
