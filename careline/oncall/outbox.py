@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -36,6 +39,30 @@ class Email:
     extra_headers: dict[str, str] = field(default_factory=dict)
 
 
+_batch: contextvars.ContextVar[list[Notification] | None] = contextvars.ContextVar(
+    "outbox_batch", default=None
+)
+
+
+@contextlib.contextmanager
+def batch() -> Iterator[None]:
+    """Gather the messages enqueued inside the block into one INSERT at its end (none if it
+    raises). Use inside the transaction of the change that causes them."""
+    pending: list[Notification] = []
+    token = _batch.set(pending)
+    try:
+        yield
+    finally:
+        _batch.reset(token)
+    _insert(pending)
+
+
+def _insert(notifications: list[Notification]) -> None:
+    if notifications:
+        # INSERT ... ON CONFLICT DO NOTHING: one statement, no savepoint, safe against a racing twin.
+        Notification.objects.bulk_create(notifications, ignore_conflicts=True)
+
+
 def enqueue_email(email: Email) -> None:
     """Write the message, once per idempotency key (a repeat is silently dropped)."""
     if not email.to:
@@ -46,21 +73,20 @@ def enqueue_email(email: Email) -> None:
         headers["In-Reply-To"] = thread_root(email.thread)
         headers["References"] = thread_root(email.thread)
     now = timezone.now()
-    # INSERT ... ON CONFLICT DO NOTHING: one statement, no savepoint, safe against a racing twin.
-    Notification.objects.bulk_create(
-        [
-            Notification(
-                idempotency_key=email.key[:200],
-                channel=Channel.EMAIL,
-                to=email.to,
-                subject=email.subject[:300],
-                body=email.body,
-                headers=headers,
-                next_attempt_at=now,
-                created_at=now,
-                object_type=email.about._meta.label_lower if email.about is not None else "",
-                object_id=str(email.about.pk) if email.about is not None else "",
-            )
-        ],
-        ignore_conflicts=True,
+    notification = Notification(
+        idempotency_key=email.key[:200],
+        channel=Channel.EMAIL,
+        to=email.to,
+        subject=email.subject[:300],
+        body=email.body,
+        headers=headers,
+        next_attempt_at=now,
+        created_at=now,
+        object_type=email.about._meta.label_lower if email.about is not None else "",
+        object_id=str(email.about.pk) if email.about is not None else "",
     )
+    pending = _batch.get()
+    if pending is not None:
+        pending.append(notification)
+    else:
+        _insert([notification])

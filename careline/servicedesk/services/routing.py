@@ -68,18 +68,21 @@ def pick_assignee(queue: Queue) -> User | None:
             .first()
         )
         return User.objects.get(pk=member) if member is not None else None
-    members = list(on_shift.order_by("user_id").values_list("user_id", flat=True))
+    # The members with their accounts in one query: the chosen one is returned as it is.
+    members = {m.user_id: m.user for m in on_shift.select_related("user").order_by("user_id")}
     if not members:
         return None
+    ids = list(members)
+    chosen = ids[0]
     for _ in range(5):
         pointer = (
             Queue.objects.filter(pk=queue.pk).values_list("last_assigned_id", flat=True).first()
         )
-        chosen = next((m for m in members if m > (pointer or 0)), members[0])
+        chosen = next((m for m in ids if m > (pointer or 0)), ids[0])
         # Conditional on the pointer just read: of two tickets routed at once, one moves the
         # pointer and the other reads it again, so they go to different people.
         if Queue.objects.filter(pk=queue.pk, last_assigned_id=pointer).update(
             last_assigned_id=chosen
         ):
             break
-    return User.objects.get(pk=chosen)
+    return members[chosen]

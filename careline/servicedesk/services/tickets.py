@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
@@ -16,6 +17,7 @@ from careline.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from careline.core.models import User
 from careline.core.permissions import Perm, require
 from careline.core.services import department_by_code, service_by_code
+from careline.oncall import outbox
 from careline.servicedesk import phi
 from careline.servicedesk.choices import NUMBER_PREFIX, CareEffect, Kind, Priority, Scope, Via
 from careline.servicedesk.models import Ticket, TicketCounter
@@ -84,6 +86,20 @@ def clean_description(description: str) -> str:
             field="description",
         )
     return description.strip()
+
+
+M = TypeVar("M")
+# Departments and services read on every new ticket; an edit reaches every worker within this.
+HOT_LOOKUP_SECONDS = 60
+
+
+def _hot_lookup(key: str, find: Callable[[], M]) -> M:
+    """A place found by code, kept briefly per process; an unknown code is never kept."""
+    found: M | None = cache.get(key)
+    if found is None:
+        found = find()  # raises NotFound for an unknown code
+        cache.set(key, found, HOT_LOOKUP_SECONDS)
+    return found
 
 
 def next_number(kind: str) -> str:
@@ -161,7 +177,9 @@ def create_ticket(actor: User, draft: TicketDraft, *, requester: User | None = N
             "applies to security incidents only (kind 'security')", field="phi_breach_suspected"
         )
     now = timezone.now()
-    department = department_by_code(draft.department)
+    department = _hot_lookup(
+        f"department:{draft.department}", lambda: department_by_code(draft.department)
+    )
     ticket = Ticket(
         kind=kind,
         title=clean_title(draft.title),
@@ -169,7 +187,11 @@ def create_ticket(actor: User, draft: TicketDraft, *, requester: User | None = N
         requester=requester or actor,
         department=department,
         site=department.site,
-        service=service_by_code(draft.service) if draft.service else None,
+        service=_hot_lookup(
+            f"service:{draft.service}", lambda: service_by_code(draft.service or "")
+        )
+        if draft.service
+        else None,
         care_effect=choice(draft.care_effect, CareEffect, "care_effect"),
         scope=choice(draft.scope, Scope, "scope"),
         phi_breach_suspected=draft.phi_breach_suspected,
@@ -191,9 +213,10 @@ def create_ticket(actor: User, draft: TicketDraft, *, requester: User | None = N
         ticket.save(force_insert=True)
         if draft.watchers:
             ticket.watchers.add(*draft.watchers)
-        notify.ticket_created(ticket)
-        if ticket.assignee is not None:
-            notify.assigned(ticket)
+        with outbox.batch():
+            notify.ticket_created(ticket)
+            if ticket.assignee is not None:
+                notify.assigned(ticket)
         audit.record(
             "ticket.create",
             actor=actor,
