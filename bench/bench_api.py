@@ -11,7 +11,15 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import CONCURRENCY, careline, postgres_available, report, scratch_env, server, wrk
+from bench.common import (
+    WRK_COLUMNS,
+    careline,
+    postgres_available,
+    report,
+    run_cases,
+    scratch_env,
+    server,
+)
 
 READ_LUA = """
 wrk.headers["Authorization"] = "Bearer %(token)s"
@@ -44,39 +52,19 @@ def main() -> None:
             careline(env, "demo")
             token = careline(env, "token", "create", "--user", "admin").strip()
             with server(env) as base:
-                for name, path, script in (
-                    (
-                        "GET /api/v1/departments",
-                        "/api/v1/departments?limit=50",
-                        READ_LUA % {"token": token},
-                    ),
-                    ("POST /api/v1/services", "/", WRITE_LUA % {"token": token}),
-                ):
-                    result = wrk(base, path, script)
-                    rows.append(
-                        {
-                            "database": database,
-                            "request": name,
-                            "concurrency": CONCURRENCY,
-                            **result,
-                        }
-                    )
-    report(
-        "api",
-        rows,
-        [
-            "database",
-            "request",
-            "concurrency",
-            "requests",
-            "non2xx",
-            "per_s",
-            "p50_ms",
-            "p90_ms",
-            "p99_ms",
-            "max_ms",
-        ],
-    )
+                rows += run_cases(
+                    base,
+                    [
+                        (
+                            "GET /api/v1/departments",
+                            "/api/v1/departments?limit=50",
+                            READ_LUA % {"token": token},
+                        ),
+                        ("POST /api/v1/services", "/", WRITE_LUA % {"token": token}),
+                    ],
+                    database=database,
+                )
+    report("api", rows, ["database", "request", *WRK_COLUMNS])
 
 
 if __name__ == "__main__":

@@ -15,14 +15,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import (
-    CONCURRENCY,
     ROOT,
+    WRK_COLUMNS,
     careline,
     postgres_available,
     report,
+    run_cases,
     scratch_env,
     server,
-    wrk,
 )
 
 TICKETS = int(os.environ.get("CARELINE_BENCH_TICKETS", "100000"))
@@ -78,34 +78,8 @@ def main() -> None:
                         GET_LUA % {"token": agent},
                     ),
                 ]
-                for name, path, script in cases:
-                    result = wrk(base, path, script)
-                    rows.append(
-                        {
-                            "database": database,
-                            "tickets": TICKETS,
-                            "request": name,
-                            "concurrency": CONCURRENCY,
-                            **result,
-                        }
-                    )
-    report(
-        "tickets",
-        rows,
-        [
-            "database",
-            "tickets",
-            "request",
-            "concurrency",
-            "requests",
-            "non2xx",
-            "per_s",
-            "p50_ms",
-            "p90_ms",
-            "p99_ms",
-            "max_ms",
-        ],
-    )
+                rows += run_cases(base, cases, database=database, tickets=TICKETS)
+    report("tickets", rows, ["database", "tickets", "request", *WRK_COLUMNS])
 
 
 if __name__ == "__main__":

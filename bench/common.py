@@ -166,3 +166,14 @@ def wrk(base: str, path: str, script: str) -> dict[str, float]:
     data = json.loads(re.search(r"^JSON (.*)$", out, re.M).group(1))  # type: ignore[union-attr]
     data["per_s"] = data["requests"] / data["seconds"]
     return data
+
+
+WRK_COLUMNS = ["concurrency", "requests", "non2xx", "per_s", "p50_ms", "p90_ms", "p99_ms", "max_ms"]
+
+
+def run_cases(base: str, cases: list[tuple[str, str, str]], **labels: Any) -> list[dict[str, Any]]:
+    """Drive each (name, path, wrk script) case against the server; one result row each."""
+    return [
+        {**labels, "request": name, "concurrency": CONCURRENCY, **wrk(base, path, script)}
+        for name, path, script in cases
+    ]
