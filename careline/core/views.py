@@ -40,6 +40,11 @@ def _after_password(request: HttpRequest, result: signin.Result) -> HttpResponse
     return None
 
 
+def _refusal(result: signin.Result) -> tuple[str, int]:
+    """The message and status of a refused step: 401 wrong, 423 locked."""
+    return result.message, 423 if result.outcome is signin.Outcome.LOCKED else 401
+
+
 @login_not_required
 @require_http_methods(["GET", "POST"])
 def login_view(request: HttpRequest) -> HttpResponse:
@@ -55,7 +60,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
         response = _after_password(request, result)
         if response is not None:
             return response
-        error, status = result.message, 401 if result.outcome is signin.Outcome.REFUSED else 423
+        error, status = _refusal(result)
     return render(
         request,
         "core/login.html",
@@ -76,7 +81,7 @@ def verify_view(request: HttpRequest) -> HttpResponse:
         result = signin.sign_in_totp(request, user, form.cleaned_data["code"])
         if result.outcome is signin.Outcome.SIGNED_IN:
             return redirect(_next_url(request))
-        error, status = result.message, 401 if result.outcome is signin.Outcome.REFUSED else 423
+        error, status = _refusal(result)
         if result.outcome is signin.Outcome.LOCKED:
             request.session.pop(signin.PENDING_KEY, None)
     return render(
@@ -101,7 +106,7 @@ def enrol_view(request: HttpRequest) -> HttpResponse:
         result = signin.confirm_enrolment(request, user, form.cleaned_data["code"])
         if result.outcome is signin.Outcome.SIGNED_IN:
             return redirect(_next_url(request))
-        error, status = result.message, 401 if result.outcome is signin.Outcome.REFUSED else 423
+        error, status = _refusal(result)
     qr_svg = segno.make(uri, error="m").svg_inline(
         scale=5, title="QR code for your authenticator app"
     )
@@ -111,7 +116,6 @@ def enrol_view(request: HttpRequest) -> HttpResponse:
         "qr_svg": qr_svg,
         "secret": secret,
         "next": _next_url(request),
-        "uri": uri,
     }
     return render(request, "core/enrol.html", context, status=status)
 

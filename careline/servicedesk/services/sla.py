@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 
 from careline.core.cached import cached
 from careline.core.models import Site
@@ -158,8 +158,3 @@ def reopen(ticket: Ticket, at: datetime) -> None:
         ticket.resolution_result = SlaResult.PENDING
         resume(ticket, at)
     ticket.resolved_at = None
-
-
-def minutes_left(ticket: Ticket, now: datetime) -> float:
-    """Resolution time left (negative when breached); what the agent queue sorts by."""
-    return (ticket.resolve_by - now) / timedelta(minutes=1)
