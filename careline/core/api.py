@@ -4,6 +4,7 @@ from ninja import Query, Router, Schema, Status
 from ninja.pagination import paginate
 
 from careline.core import services
+from careline.core.callers import signed_in
 from careline.core.models import AuditEvent, ClinicalService, Department, Site, User
 from careline.core.permissions import Perm, require
 from careline.core.schemas import (
@@ -22,32 +23,26 @@ from careline.engine.status import engine_status
 router = Router()
 
 
-def _user(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)
-    return user
-
-
 @router.get("/me", response=MeOut, tags=["people"], summary="Who the caller is")
 def me(request: HttpRequest) -> User:
-    return _user(request)
+    return signed_in(request)
 
 
 @router.get("/sites", response=list[SiteOut], tags=["places"])
 @paginate
 def list_sites(request: HttpRequest) -> QuerySet[Site]:
-    require(_user(request), Perm.PLACES_VIEW)
+    require(signed_in(request), Perm.PLACES_VIEW)
     return Site.objects.order_by("code")
 
 
 @router.post("/sites", response={201: SiteOut}, tags=["places"])
 def create_site(request: HttpRequest, payload: SiteIn) -> Status[Site]:
-    return Status(201, services.create_site(_user(request), **payload.dict()))
+    return Status(201, services.create_site(signed_in(request), **payload.dict()))
 
 
 @router.get("/sites/{code}", response=SiteOut, tags=["places"])
 def get_site(request: HttpRequest, code: str) -> Site:
-    require(_user(request), Perm.PLACES_VIEW)
+    require(signed_in(request), Perm.PLACES_VIEW)
     return services.site_by_code(code, field="code")
 
 
@@ -61,7 +56,7 @@ class DepartmentFilter(Schema):
 def list_departments(
     request: HttpRequest, filters: Query[DepartmentFilter]
 ) -> QuerySet[Department]:
-    require(_user(request), Perm.PLACES_VIEW)
+    require(signed_in(request), Perm.PLACES_VIEW)
     departments = Department.objects.select_related("site").order_by("code")
     if filters.site:
         departments = departments.filter(site__code=filters.site)
@@ -72,30 +67,30 @@ def list_departments(
 
 @router.post("/departments", response={201: DepartmentOut}, tags=["places"])
 def create_department(request: HttpRequest, payload: DepartmentIn) -> Status[Department]:
-    return Status(201, services.create_department(_user(request), **payload.dict()))
+    return Status(201, services.create_department(signed_in(request), **payload.dict()))
 
 
 @router.get("/departments/{code}", response=DepartmentOut, tags=["places"])
 def get_department(request: HttpRequest, code: str) -> Department:
-    require(_user(request), Perm.PLACES_VIEW)
+    require(signed_in(request), Perm.PLACES_VIEW)
     return services.department_by_code(code, field="code")
 
 
 @router.get("/services", response=list[ServiceOut], tags=["places"])
 @paginate
 def list_services(request: HttpRequest) -> QuerySet[ClinicalService]:
-    require(_user(request), Perm.PLACES_VIEW)
+    require(signed_in(request), Perm.PLACES_VIEW)
     return ClinicalService.objects.order_by("tier", "code")
 
 
 @router.post("/services", response={201: ServiceOut}, tags=["places"])
 def create_service(request: HttpRequest, payload: ServiceIn) -> Status[ClinicalService]:
-    return Status(201, services.create_service(_user(request), **payload.dict()))
+    return Status(201, services.create_service(signed_in(request), **payload.dict()))
 
 
 @router.get("/services/{code}", response=ServiceOut, tags=["places"])
 def get_service(request: HttpRequest, code: str) -> ClinicalService:
-    require(_user(request), Perm.PLACES_VIEW)
+    require(signed_in(request), Perm.PLACES_VIEW)
     return services.service_by_code(code, field="code")
 
 
@@ -103,7 +98,7 @@ def get_service(request: HttpRequest, code: str) -> ClinicalService:
     "/engine", response=EngineOut, tags=["platform"], summary="The engines' heartbeat and leader"
 )
 def engine(request: HttpRequest) -> dict[str, object]:
-    require(_user(request), Perm.ENGINE_VIEW)
+    require(signed_in(request), Perm.ENGINE_VIEW)
     return engine_status().as_dict()
 
 
@@ -117,7 +112,7 @@ class AuditFilter(Schema):
 @router.get("/audit", response=list[AuditEventOut], tags=["audit"])
 @paginate
 def list_audit(request: HttpRequest, filters: Query[AuditFilter]) -> QuerySet[AuditEvent]:
-    require(_user(request), Perm.AUDIT_VIEW)
+    require(signed_in(request), Perm.AUDIT_VIEW)
     events = AuditEvent.objects.order_by("-id")
     if filters.action:
         events = events.filter(action__startswith=filters.action)

@@ -6,6 +6,7 @@ from django.utils.text import get_valid_filename
 from ninja import Field, File, Query, Router, Schema, Status, UploadedFile
 
 from careline.core import audit
+from careline.core.callers import signed_in
 from careline.core.errors import Forbidden, InvalidInput, NotFound
 from careline.core.models import User
 from careline.core.services import service_by_code, user_by_username
@@ -39,12 +40,6 @@ from careline.servicedesk.services.tickets import TicketDraft, is_staff
 router = Router(tags=["tickets"])
 
 TICKET_RELATED = ("requester", "department", "site", "service", "queue", "assignee", "parent")
-
-
-def _user(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)
-    return user
 
 
 def _loaded(user: User, ticket_id: int) -> Ticket:
@@ -113,7 +108,7 @@ def filtered_tickets(user: User, f: TicketFilter) -> QuerySet[Ticket]:
 
 @router.post("/tickets", response={201: TicketOut}, summary="Open a ticket")
 def create_ticket(request: HttpRequest, payload: TicketIn) -> Status[Ticket]:
-    user = _user(request)
+    user = signed_in(request)
     requester = (
         user_by_username(payload.requester, field="requester") if payload.requester else None
     )
@@ -141,7 +136,7 @@ class PageParams(Schema):
 def list_tickets(
     request: HttpRequest, filters: Query[TicketFilter], page: Query[PageParams]
 ) -> HttpResponse:
-    result = ticket_page(filtered_tickets(_user(request), filters), page.offset, page.limit)
+    result = ticket_page(filtered_tickets(signed_in(request), filters), page.offset, page.limit)
     # The hottest read of the desk: validated and serialised by pydantic's compiled core,
     # against the same TicketPage schema the OpenAPI document publishes.
     body = TicketPage.model_validate(result).model_dump_json()
@@ -218,7 +213,7 @@ def _known(ticket: Ticket) -> dict[str, object]:
 
 @router.get("/tickets/{ticket_id}", response=TicketOut)
 def get_ticket(request: HttpRequest, ticket_id: int) -> Ticket:
-    user = _user(request)
+    user = signed_in(request)
     ticket = _loaded(user, ticket_id)
     tickets.record_view(user, ticket)
     return ticket
@@ -226,7 +221,7 @@ def get_ticket(request: HttpRequest, ticket_id: int) -> Ticket:
 
 @router.patch("/tickets/{ticket_id}", response=TicketOut)
 def patch_ticket(request: HttpRequest, ticket_id: int, payload: TicketPatch) -> Ticket:
-    user = _user(request)
+    user = signed_in(request)
     changes = payload.dict(exclude_unset=True)
     version = changes.pop("version")
     if not changes:
@@ -237,7 +232,7 @@ def patch_ticket(request: HttpRequest, ticket_id: int, payload: TicketPatch) -> 
 
 @router.post("/tickets/{ticket_id}/status", response=TicketOut)
 def change_status(request: HttpRequest, ticket_id: int, payload: StatusIn) -> Ticket:
-    user = _user(request)
+    user = signed_in(request)
     lifecycle.change_status(
         user,
         ticket_id,
@@ -251,7 +246,7 @@ def change_status(request: HttpRequest, ticket_id: int, payload: StatusIn) -> Ti
 
 @router.post("/tickets/{ticket_id}/assign", response=TicketOut)
 def assign(request: HttpRequest, ticket_id: int, payload: AssignIn) -> Ticket:
-    user = _user(request)
+    user = signed_in(request)
     assignee = user_by_username(payload.assignee, field="assignee") if payload.assignee else None
     queue = None
     if payload.queue:
@@ -264,7 +259,7 @@ def assign(request: HttpRequest, ticket_id: int, payload: AssignIn) -> Ticket:
 
 @router.get("/tickets/{ticket_id}/comments", response=list[CommentOut])
 def list_comments(request: HttpRequest, ticket_id: int) -> QuerySet[Comment]:
-    user = _user(request)
+    user = signed_in(request)
     ticket = _loaded(user, ticket_id)
     comments = ticket.comments.order_by("created_at", "id")
     return comments if is_staff(user) else comments.filter(public=True)
@@ -273,7 +268,7 @@ def list_comments(request: HttpRequest, ticket_id: int) -> QuerySet[Comment]:
 @router.post("/tickets/{ticket_id}/comments", response={201: CommentOut})
 def add_comment(request: HttpRequest, ticket_id: int, payload: CommentIn) -> Status[Comment]:
     comment = lifecycle.add_comment(
-        _user(request),
+        signed_in(request),
         ticket_id,
         payload.body,
         public=payload.public,
@@ -287,14 +282,14 @@ def add_comment(request: HttpRequest, ticket_id: int, payload: CommentIn) -> Sta
     "/tickets/{ticket_id}/priority", response=TicketOut, summary="Override the computed priority"
 )
 def override_priority(request: HttpRequest, ticket_id: int, payload: PriorityIn) -> Ticket:
-    user = _user(request)
+    user = signed_in(request)
     tickets.override_priority(user, ticket_id, payload.priority, payload.reason, payload.version)
     return _loaded(user, ticket_id)
 
 
 @router.post("/tickets/{ticket_id}/links", response={201: TicketOut})
 def link(request: HttpRequest, ticket_id: int, payload: LinkIn) -> Status[Ticket]:
-    user = _user(request)
+    user = signed_in(request)
     relations.link(user, ticket_id, payload.target, payload.kind)
     return Status(201, _loaded(user, ticket_id))
 
@@ -305,14 +300,14 @@ def link(request: HttpRequest, ticket_id: int, payload: LinkIn) -> Status[Ticket
     summary="Close a duplicate into another ticket",
 )
 def merge(request: HttpRequest, ticket_id: int, payload: MergeIn) -> Ticket:
-    user = _user(request)
+    user = signed_in(request)
     relations.merge_duplicate(user, ticket_id, payload.into)
     return _loaded(user, ticket_id)
 
 
 @router.post("/tickets/{ticket_id}/major", response=TicketOut, summary="Declare a major incident")
 def promote_major(request: HttpRequest, ticket_id: int) -> Ticket:
-    user = _user(request)
+    user = signed_in(request)
     relations.promote_major(user, ticket_id)
     return _loaded(user, ticket_id)
 
@@ -323,7 +318,7 @@ def promote_major(request: HttpRequest, ticket_id: int) -> Ticket:
     summary="I have this problem too",
 )
 def add_affected(request: HttpRequest, ticket_id: int) -> Status[dict[str, object]]:
-    relations.add_affected(_user(request), ticket_id)
+    relations.add_affected(signed_in(request), ticket_id)
     ticket = (
         relations.known_incidents().annotate(affected_count=Count("affected")).get(pk=ticket_id)
     )
@@ -336,7 +331,7 @@ def add_affected(request: HttpRequest, ticket_id: int) -> Status[dict[str, objec
     summary="Record a security incident's outcome",
 )
 def security_assessment(request: HttpRequest, ticket_id: int, payload: SecurityIn) -> Ticket:
-    user = _user(request)
+    user = signed_in(request)
     lifecycle.set_security_assessment(
         user,
         ticket_id,
@@ -358,7 +353,7 @@ def _attachments_visible(user: User, ticket: Ticket) -> QuerySet[Attachment]:
 
 @router.get("/tickets/{ticket_id}/attachments", response=list[AttachmentOut])
 def list_attachments(request: HttpRequest, ticket_id: int) -> QuerySet[Attachment]:
-    user = _user(request)
+    user = signed_in(request)
     return _attachments_visible(user, _loaded(user, ticket_id))
 
 
@@ -370,7 +365,7 @@ def list_attachments(request: HttpRequest, ticket_id: int) -> QuerySet[Attachmen
 def upload_attachment(
     request: HttpRequest, ticket_id: int, file: File[UploadedFile]
 ) -> Status[Attachment]:
-    user = _user(request)
+    user = signed_in(request)
     if user.role == "auditor":
         raise Forbidden("the auditor role may not change tickets")
     ticket = _loaded(user, ticket_id)
@@ -395,7 +390,7 @@ def upload_attachment(
     summary="Download a file",
 )
 def download_attachment(request: HttpRequest, ticket_id: int, attachment_id: int) -> FileResponse:
-    user = _user(request)
+    user = signed_in(request)
     ticket = _loaded(user, ticket_id)
     attachment = _attachments_visible(user, ticket).filter(pk=attachment_id).first()
     if attachment is None:

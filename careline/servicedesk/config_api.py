@@ -4,19 +4,13 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 
-from careline.core.models import User
+from careline.core.callers import signed_in
 from careline.core.permissions import Perm, require
 from careline.servicedesk.choices import AssignmentStrategy, Kind, Priority
 from careline.servicedesk.models import Queue, RoutingRule, SlaPolicy
 from careline.servicedesk.services import config
 
 router = Router(tags=["service desk setup"])
-
-
-def _user(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)
-    return user
 
 
 class MemberOut(Schema):
@@ -55,7 +49,7 @@ class ShiftIn(Schema):
 
 @router.get("/queues", response=list[QueueOut])
 def list_queues(request: HttpRequest) -> QuerySet[Queue]:
-    require(_user(request), Perm.DESK_VIEW)
+    require(signed_in(request), Perm.DESK_VIEW)
     return (
         Queue.objects.select_related("manager")
         .prefetch_related("memberships__user")
@@ -65,27 +59,27 @@ def list_queues(request: HttpRequest) -> QuerySet[Queue]:
 
 @router.post("/queues", response={201: QueueOut})
 def create_queue(request: HttpRequest, payload: QueueIn) -> Status[Queue]:
-    queue = config.create_queue(_user(request), **payload.dict())
+    queue = config.create_queue(signed_in(request), **payload.dict())
     return Status(201, queue)
 
 
 @router.post("/queues/{code}/members", response={204: None}, summary="Add or update a member")
 def add_member(request: HttpRequest, code: str, payload: MemberIn) -> Status[None]:
     config.set_membership(
-        _user(request), code, payload.username, member=True, on_shift=payload.on_shift
+        signed_in(request), code, payload.username, member=True, on_shift=payload.on_shift
     )
     return Status(204, None)
 
 
 @router.delete("/queues/{code}/members/{username}", response={204: None})
 def remove_member(request: HttpRequest, code: str, username: str) -> Status[None]:
-    config.set_membership(_user(request), code, username, member=False)
+    config.set_membership(signed_in(request), code, username, member=False)
     return Status(204, None)
 
 
 @router.post("/queues/{code}/shift", response={204: None}, summary="Go on or off shift")
 def set_shift(request: HttpRequest, code: str, payload: ShiftIn) -> Status[None]:
-    config.set_shift(_user(request), code, on_shift=payload.on_shift, username=payload.username)
+    config.set_shift(signed_in(request), code, on_shift=payload.on_shift, username=payload.username)
     return Status(204, None)
 
 
@@ -110,7 +104,7 @@ class RuleIn(Schema):
 
 @router.get("/routing-rules", response=list[RuleOut])
 def list_rules(request: HttpRequest) -> QuerySet[RoutingRule]:
-    require(_user(request), Perm.DESK_VIEW)
+    require(signed_in(request), Perm.DESK_VIEW)
     return RoutingRule.objects.select_related("queue", "service", "site").order_by("order", "id")
 
 
@@ -118,12 +112,12 @@ def list_rules(request: HttpRequest) -> QuerySet[RoutingRule]:
 def add_rule(request: HttpRequest, payload: RuleIn) -> Status[RoutingRule]:
     data = payload.dict()
     data["kind"] = data["kind"] or ""
-    return Status(201, config.add_routing_rule(_user(request), **data))
+    return Status(201, config.add_routing_rule(signed_in(request), **data))
 
 
 @router.delete("/routing-rules/{rule_id}", response={204: None})
 def delete_rule(request: HttpRequest, rule_id: int) -> Status[None]:
-    config.delete_routing_rule(_user(request), rule_id)
+    config.delete_routing_rule(signed_in(request), rule_id)
     return Status(204, None)
 
 
@@ -143,7 +137,7 @@ class PolicyIn(Schema):
 
 @router.get("/sla-policies", response=list[PolicyOut])
 def list_policies(request: HttpRequest) -> QuerySet[SlaPolicy]:
-    require(_user(request), Perm.DESK_VIEW)
+    require(signed_in(request), Perm.DESK_VIEW)
     return SlaPolicy.objects.order_by("kind", "priority")
 
 
@@ -151,7 +145,7 @@ def list_policies(request: HttpRequest) -> QuerySet[SlaPolicy]:
 def set_policy(
     request: HttpRequest, kind: Kind, priority: Priority, payload: PolicyIn
 ) -> SlaPolicy:
-    return config.set_sla_policy(_user(request), kind=kind, priority=priority, **payload.dict())
+    return config.set_sla_policy(signed_in(request), kind=kind, priority=priority, **payload.dict())
 
 
 class HoursIn(Schema):
@@ -178,11 +172,11 @@ class HolidayOut(Schema):
 
 @router.put("/sites/{code}/business-hours", response=HoursOut, tags=["places"])
 def set_hours(request: HttpRequest, code: str, payload: HoursIn) -> object:
-    return config.set_business_hours(_user(request), code, **payload.dict())
+    return config.set_business_hours(signed_in(request), code, **payload.dict())
 
 
 @router.post("/sites/{code}/holidays", response={201: HolidayOut}, tags=["places"])
 def add_holiday(request: HttpRequest, code: str, payload: HolidayIn) -> Status[object]:
     return Status(
-        201, config.add_holiday(_user(request), code, day=payload.date, name=payload.name)
+        201, config.add_holiday(signed_in(request), code, day=payload.date, name=payload.name)
     )

@@ -19,12 +19,6 @@ from careline.servicedesk.models import Ticket
 from careline.servicedesk.search import ticket_number
 
 
-def current_user(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)  # LoginRequiredMiddleware lets nobody else through
-    return user
-
-
 def is_htmx(request: HttpRequest) -> bool:
     return request.headers.get("HX-Request") == "true"
 

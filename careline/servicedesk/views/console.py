@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from pydantic import ValidationError
 
+from careline.core.callers import signed_in
 from careline.core.errors import CareLineError, InvalidInput
 from careline.core.models import User
 from careline.core.services import user_by_username
@@ -32,7 +33,6 @@ from careline.servicedesk.services import lifecycle
 from careline.servicedesk.services import saved_views as saved
 from careline.servicedesk.views.common import (
     TimeLeft,
-    current_user,
     not_found,
     require_console,
     time_left,
@@ -120,7 +120,7 @@ def _can_bulk(user: User) -> bool:
 def console(request: HttpRequest) -> HttpResponse:
     if (denied := require_console(request)) is not None:
         return denied
-    user = current_user(request)
+    user = signed_in(request)
     people = staff_choices("Nobody")
     table = _table(user, request)
     form = ConsoleFilterForm(request.GET, people=people, queues=queue_choices("Any"))
@@ -147,7 +147,7 @@ def console_table(request: HttpRequest) -> HttpResponse:
     """The htmx fragment the console polls every 30 s."""
     if (denied := require_console(request)) is not None:
         return denied
-    user = current_user(request)
+    user = signed_in(request)
     return render(request, "servicedesk/_console_table.html", _table(user, request))
 
 
@@ -161,7 +161,7 @@ def bulk(request: HttpRequest) -> HttpResponse:
     """Assign or change the status of the ticked tickets, each through its service function."""
     if (denied := require_console(request)) is not None:
         return denied
-    user = current_user(request)
+    user = signed_in(request)
     back = _back(request.POST.get("query", ""))
     raw_ids = request.POST.getlist("ticket")[:MAX_BULK]
     ids = sorted({int(i) for i in raw_ids if i.isdigit() and len(i) <= 12})
@@ -220,7 +220,7 @@ def _bulk_change(user: User, action: str, data: QueryDict) -> Any:
 def save_view(request: HttpRequest) -> HttpResponse:
     if (denied := require_console(request)) is not None:
         return denied
-    user = current_user(request)
+    user = signed_in(request)
     filters = filter_query(QueryDict(request.POST.get("query", "")[:2000]))
     try:
         view = saved.save_view(user, request.POST.get("name", ""), filters)
@@ -235,7 +235,7 @@ def save_view(request: HttpRequest) -> HttpResponse:
 def delete_view(request: HttpRequest, view_id: int) -> HttpResponse:
     if (denied := require_console(request)) is not None:
         return denied
-    user = current_user(request)
+    user = signed_in(request)
     try:
         saved.delete_view(user, view_id)
     except CareLineError as exc:

@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from careline.core.callers import signed_in
 from careline.core.errors import CareLineError
 from careline.core.models import ClinicalService
 from careline.core.permissions import Perm, has_perm
@@ -20,7 +21,7 @@ from careline.servicedesk import phi, suggestions
 from careline.servicedesk.forms import ReportForm
 from careline.servicedesk.models import AffectedPerson, Ticket
 from careline.servicedesk.services import relations, tickets
-from careline.servicedesk.views.common import current_user, forbidden, is_htmx
+from careline.servicedesk.views.common import forbidden, is_htmx
 
 KNOWN_SHOWN = 10
 PAGE_SIZE = 50
@@ -56,7 +57,7 @@ def _known_incidents(service_code: str) -> list[dict[str, Any]]:
 
 @require_http_methods(["GET", "POST"])
 def report(request: HttpRequest) -> HttpResponse:
-    user = current_user(request)
+    user = signed_in(request)
     if not has_perm(user, Perm.TICKETS_OPEN):
         # The service refuses it too; the form is not shown to someone who cannot send it.
         return forbidden(request, "The auditor role reads tickets but does not open them.")
@@ -99,7 +100,7 @@ def known_incidents(request: HttpRequest) -> HttpResponse:
 @require_POST
 def me_too(request: HttpRequest, ticket_id: int) -> HttpResponse:
     """ "I have this problem too": join the known incident instead of filing a duplicate."""
-    user = current_user(request)
+    user = signed_in(request)
     try:
         relations.add_affected(user, ticket_id)
     except CareLineError as exc:
@@ -148,7 +149,7 @@ def check(request: HttpRequest) -> HttpResponse:
 @require_GET
 def my_tickets(request: HttpRequest) -> HttpResponse:
     """The requester's own tickets and their department's, newest first."""
-    user = current_user(request)
+    user = signed_in(request)
     mine = Q(requester=user)
     if user.department_id is not None:
         mine |= Q(department_id=user.department_id)

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
+from careline.core.callers import signed_in
 from careline.core.errors import CareLineError, Forbidden, InvalidInput, NotFound
 from careline.core.markdown import render as markdown
 from careline.core.models import AuditEvent, User
@@ -43,7 +44,6 @@ from careline.servicedesk.models import Queue, Ticket, TicketLink
 from careline.servicedesk.services import lifecycle, relations, tickets
 from careline.servicedesk.views.common import (
     clock,
-    current_user,
     error_status,
     not_found,
     ticket_ref,
@@ -245,7 +245,7 @@ def _visible(user: User, ticket_id: int) -> Ticket | None:
 
 @require_GET
 def ticket_page(request: HttpRequest, ticket_id: int) -> HttpResponse:
-    user = current_user(request)
+    user = signed_in(request)
     ticket = _visible(user, ticket_id)
     if ticket is None:
         return not_found(request)
@@ -263,7 +263,7 @@ def _act(
     action: Action,
 ) -> HttpResponse:
     """Bind the posted form, run the service call, and redirect back with its message."""
-    user = current_user(request)
+    user = signed_in(request)
     ticket = _visible(user, ticket_id)
     if ticket is None:
         return not_found(request)
@@ -300,7 +300,7 @@ def _int(value: Any) -> int | None:
 @require_POST
 def comment(request: HttpRequest, ticket_id: int) -> HttpResponse:
     """A public reply (anyone who may see the ticket) or an internal note (staff)."""
-    user = current_user(request)
+    user = signed_in(request)
     if not tickets.is_staff(user):
 
         def reply(actor: User, data: dict[str, Any]) -> str:
