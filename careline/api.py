@@ -15,10 +15,13 @@ from ninja import NinjaAPI
 from ninja.errors import HttpError, ValidationError
 from ninja.security import HttpBearer, SessionAuth
 
+from careline.cmdb.api import router as cmdb_router
 from careline.core import requestctx, services
 from careline.core.api import router as core_router
 from careline.core.errors import CareLineError
 from careline.core.models import User
+from careline.knowledge.api import router as knowledge_router
+from careline.monitoring.api import router as monitoring_router
 from careline.servicedesk.api import router as servicedesk_router
 from careline.servicedesk.config_api import router as desk_setup_router
 
@@ -99,3 +102,6 @@ def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
 api.add_router("/", core_router)
 api.add_router("/", servicedesk_router)
 api.add_router("/", desk_setup_router)
+api.add_router("/", cmdb_router)
+api.add_router("/", knowledge_router)
+api.add_router("/", monitoring_router)

@@ -42,6 +42,9 @@ INSTALLED_APPS = [
     "careline.engine",
     "careline.servicedesk",
     "careline.oncall",
+    "careline.cmdb",
+    "careline.knowledge",
+    "careline.monitoring",
 ]
 
 MIDDLEWARE = [

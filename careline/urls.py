@@ -6,4 +6,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("", include("careline.core.urls")),
     path("", include("careline.servicedesk.urls")),
+    path("", include("careline.cmdb.urls")),
+    path("", include("careline.knowledge.urls")),
+    path("", include("careline.monitoring.urls")),
 ]

@@ -25,17 +25,29 @@ class Perm(StrEnum):
     DESK_VIEW = "desk.view"  # the agent console and every ticket but security incidents
     TICKETS_OPEN = "tickets.open"
     DESK_MANAGE = "desk.manage"  # queues, routing rules, SLA targets, business hours
+    CMDB_VIEW = "cmdb.view"  # items, relationships, impact, vendors, contracts, BAAs
+    CMDB_MANAGE = "cmdb.manage"
+    KB_EDIT = "kb.edit"  # write and publish articles (reading published ones needs no perm)
+    MONITORS_VIEW = "monitors.view"
+    MONITORS_MANAGE = "monitors.manage"
+    ALERTS_POST = "alerts.post"  # Alertmanager and generic alert intake
 
 
-_STAFF_READ = {Perm.PLACES_VIEW, Perm.ENGINE_VIEW, Perm.DESK_VIEW}
+_STAFF_READ = {
+    Perm.PLACES_VIEW,
+    Perm.ENGINE_VIEW,
+    Perm.DESK_VIEW,
+    Perm.CMDB_VIEW,
+    Perm.MONITORS_VIEW,
+}
+_STAFF_WRITE = {Perm.USERS_VIEW, Perm.TICKETS_OPEN, Perm.KB_EDIT}
+_ENGINEERING = {Perm.METRICS_VIEW, Perm.CMDB_MANAGE, Perm.MONITORS_MANAGE, Perm.ALERTS_POST}
 
 ROLE_PERMS: dict[str, frozenset[Perm]] = {
     Role.REQUESTER: frozenset({Perm.PLACES_VIEW, Perm.TICKETS_OPEN}),
-    Role.AGENT: frozenset(_STAFF_READ | {Perm.USERS_VIEW, Perm.TICKETS_OPEN}),
-    Role.ENGINEER: frozenset(_STAFF_READ | {Perm.USERS_VIEW, Perm.METRICS_VIEW, Perm.TICKETS_OPEN}),
-    Role.MANAGER: frozenset(
-        _STAFF_READ | {Perm.USERS_VIEW, Perm.METRICS_VIEW, Perm.TICKETS_OPEN, Perm.DESK_MANAGE}
-    ),
+    Role.AGENT: frozenset(_STAFF_READ | _STAFF_WRITE),
+    Role.ENGINEER: frozenset(_STAFF_READ | _STAFF_WRITE | _ENGINEERING),
+    Role.MANAGER: frozenset(_STAFF_READ | _STAFF_WRITE | _ENGINEERING | {Perm.DESK_MANAGE}),
     # An auditor reads everything and changes nothing.
     Role.AUDITOR: frozenset(_STAFF_READ | {Perm.USERS_VIEW, Perm.AUDIT_VIEW}),
     Role.ADMIN: frozenset(Perm),

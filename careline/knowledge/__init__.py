@@ -1,0 +1,1 @@
+"""The knowledge base: articles, hybrid search and self-service deflection."""
