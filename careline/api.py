@@ -16,6 +16,7 @@ from ninja.errors import HttpError, ValidationError
 from ninja.security import HttpBearer, SessionAuth
 
 from careline.cmdb.api import router as cmdb_router
+from careline.cmdb.ticket_api import router as cmdb_ticket_router
 from careline.core import requestctx, services
 from careline.core.api import router as core_router
 from careline.core.errors import CareLineError
@@ -103,5 +104,6 @@ api.add_router("/", core_router)
 api.add_router("/", servicedesk_router)
 api.add_router("/", desk_setup_router)
 api.add_router("/", cmdb_router)
+api.add_router("/", cmdb_ticket_router)
 api.add_router("/", knowledge_router)
 api.add_router("/", monitoring_router)

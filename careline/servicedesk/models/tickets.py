@@ -184,6 +184,14 @@ class Ticket(models.Model):
     security_outcome = models.CharField(max_length=20, choices=SecurityOutcome.choices, blank=True)
     breach_risk = models.CharField(max_length=12, choices=BreachRisk.choices, blank=True)
     breach_assessment = models.TextField(blank=True)
+    # The failed item from the CMDB (its impact sets the priority: services/impact.py), and
+    # the vendor the ticket waits on.
+    config_item = models.ForeignKey(
+        "cmdb.ConfigItem", null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets"
+    )
+    vendor = models.ForeignKey(
+        "cmdb.Vendor", null=True, blank=True, on_delete=models.PROTECT, related_name="tickets"
+    )
 
     objects = TicketQuerySet.as_manager()
 

@@ -1,0 +1,43 @@
+"""A ticket's failed item and vendor: the service desk's side of the CMDB."""
+
+from django.http import HttpRequest
+from ninja import Field, Router, Schema
+
+from careline.core.callers import signed_in
+from careline.servicedesk.models import Ticket
+from careline.servicedesk.schemas import TicketOut
+from careline.servicedesk.services import impact, tickets
+
+router = Router(tags=["tickets"])
+
+
+class ConfigItemIn(Schema):
+    item: int | None = Field(description="id of the failed configuration item; null clears it")
+    version: int | None = Field(None, description="the ticket version you read")
+
+
+class VendorHandOffIn(Schema):
+    vendor: int = Field(description="id of the vendor the ticket now waits on")
+    version: int | None = Field(None, description="the ticket version you read")
+
+
+@router.post(
+    "/tickets/{ticket_id}/config-item",
+    response=TicketOut,
+    summary="Name the failed item; the priority follows its clinical impact",
+)
+def set_config_item(request: HttpRequest, ticket_id: int, payload: ConfigItemIn) -> Ticket:
+    user = signed_in(request)
+    impact.set_config_item(user, ticket_id, payload.version, payload.item)
+    return tickets.get_visible(user, ticket_id)
+
+
+@router.post(
+    "/tickets/{ticket_id}/vendor",
+    response=TicketOut,
+    summary="Hand the ticket to a vendor (refused for PHI without an active BAA)",
+)
+def hand_to_vendor(request: HttpRequest, ticket_id: int, payload: VendorHandOffIn) -> Ticket:
+    user = signed_in(request)
+    impact.hand_to_vendor(user, ticket_id, payload.version, payload.vendor)
+    return tickets.get_visible(user, ticket_id)
