@@ -181,6 +181,17 @@ SLA_WATCH_INTERVAL_SECONDS = envint(
 )
 OUTBOX_INTERVAL_SECONDS = envint("CARELINE_OUTBOX_INTERVAL_SECONDS", 5, minimum=1, maximum=300)
 
+# Monitoring: how many checks run at once per engine, where incidents are logged and
+# announced, and how long check history is kept (raw, then per-minute, then per-hour).
+MONITOR_CONCURRENCY = envint("CARELINE_MONITOR_CONCURRENCY", 500, minimum=1, maximum=20_000)
+MONITOR_DEPARTMENT = envstr("CARELINE_MONITOR_DEPARTMENT", "")
+MONITOR_ALERT_EMAIL = envstr("CARELINE_MONITOR_ALERT_EMAIL", "")
+MONITOR_NOTE_MINUTES = envint("CARELINE_MONITOR_NOTE_MINUTES", 30, minimum=1, maximum=1440)
+MONITOR_RAW_DAYS = envint("CARELINE_MONITOR_RAW_DAYS", 7, minimum=1, maximum=90)
+MONITOR_MINUTE_DAYS = envint("CARELINE_MONITOR_MINUTE_DAYS", 35, minimum=1, maximum=400)
+MONITOR_HOUR_DAYS = envint("CARELINE_MONITOR_HOUR_DAYS", 400, minimum=1, maximum=3660)
+HEARTBEAT_BODY_BYTES = envint("CARELINE_HEARTBEAT_BODY_BYTES", 10_000, minimum=0, maximum=100_000)
+
 DB_OPTIMISE_INTERVAL_SECONDS = envint("CARELINE_DB_OPTIMISE_INTERVAL_SECONDS", 6 * 3600, minimum=60)
 
 ENGINE_LEASE_SECONDS = envint("CARELINE_ENGINE_LEASE_SECONDS", 20, minimum=3, maximum=300)

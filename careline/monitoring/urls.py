@@ -1,5 +1,18 @@
-from django.urls import URLPattern
+from django.urls import path
+
+from careline.monitoring import pings, views
 
 app_name = "monitoring"
 
-urlpatterns: list[URLPattern] = []
+urlpatterns = [
+    path("hb/<uuid:token>", pings.ping, name="ping"),
+    path("hb/<uuid:token>/start", pings.start, name="ping-start"),
+    path("hb/<uuid:token>/fail", pings.fail, name="ping-fail"),
+    path("monitoring/", views.monitor_list, name="list"),
+    path("monitoring/board/", views.board, name="board"),
+    path("monitoring/new/", views.monitor_new, name="new"),
+    path("monitoring/<int:monitor_id>/", views.monitor_page, name="detail"),
+    path("monitoring/<int:monitor_id>/edit/", views.monitor_edit, name="edit"),
+    path("monitoring/<int:monitor_id>/latency.svg", views.latency_chart, name="latency-chart"),
+    path("monitoring/<int:monitor_id>/uptime.svg", views.uptime_chart, name="uptime-chart"),
+]

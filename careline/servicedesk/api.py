@@ -65,6 +65,7 @@ class TicketFilter(Schema):
     major: bool | None = None
     created_after: datetime | None = None
     created_before: datetime | None = None
+    monitor: int | None = Field(None, description="tickets opened for this monitor")
 
 
 def filtered_tickets(user: User, f: TicketFilter) -> QuerySet[Ticket]:
@@ -89,6 +90,7 @@ def filtered_tickets(user: User, f: TicketFilter) -> QuerySet[Ticket]:
         ("is_major", f.major),
         ("created_at__gte", f.created_after),
         ("created_at__lt", f.created_before),
+        ("monitor_incidents__monitor_id", f.monitor),
     ):
         if value is not None and value != []:
             qs = qs.filter(**{field: value})

@@ -1,0 +1,13 @@
+from careline.monitoring.models.history import CheckRecord, HeartbeatPing, Rollup, RollupMark
+from careline.monitoring.models.incidents import MaintenanceWindow, MonitorIncident
+from careline.monitoring.models.monitors import Monitor
+
+__all__ = [
+    "CheckRecord",
+    "HeartbeatPing",
+    "MaintenanceWindow",
+    "Monitor",
+    "MonitorIncident",
+    "Rollup",
+    "RollupMark",
+]

@@ -1,0 +1,194 @@
+"""Check history: rollups per minute and hour, retention, uptime and latency percentiles.
+
+Raw results are kept CARELINE_MONITOR_RAW_DAYS (7), per-minute rollups
+CARELINE_MONITOR_MINUTE_DAYS (35) and per-hour rollups CARELINE_MONITOR_HOUR_DAYS (400).
+Rollups are made continuously, a complete minute (or hour) at a time, from a mark kept in
+the database, so a restart resumes where the last run stopped and uptime over any window
+reads raw results for the newest part and rollups for the rest.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Avg, Count, Max, Q, Sum
+from django.db.models.functions import TruncDay, TruncHour, TruncMinute, TruncMonth
+from django.utils import timezone
+
+from careline.monitoring.choices import ResultStatus
+from careline.monitoring.models import CheckRecord, Rollup, RollupMark
+
+# Results may be written a little after their time (the engine batches its writes): a
+# minute is rolled up only once this much later.
+SETTLE = timedelta(minutes=2)
+MAX_STEPS = 240  # periods rolled up per call, so one call stays short after a long stop
+
+
+def _floor(at: datetime, period_s: int) -> datetime:
+    epoch = int(at.timestamp())
+    return datetime.fromtimestamp(epoch - epoch % period_s, tz=at.tzinfo)
+
+
+def _mark(period_s: int, now: datetime) -> datetime:
+    mark = RollupMark.objects.filter(period_s=period_s).first()
+    if mark is not None:
+        return mark.done_until
+    first = CheckRecord.objects.order_by("at").values_list("at", flat=True).first()
+    return _floor(first or now, period_s)
+
+
+def roll_up(now: datetime | None = None) -> dict[str, int]:
+    """Sum complete minutes of raw results, then complete hours of minutes."""
+    now = now or timezone.now()
+    made = {"minutes": 0, "hours": 0}
+    # Minutes from raw results.
+    start = _mark(Rollup.MINUTE, now)
+    until = min(_floor(now - SETTLE, Rollup.MINUTE), start + timedelta(minutes=MAX_STEPS))
+    if until > start:
+        rows = (
+            CheckRecord.objects.filter(at__gte=start, at__lt=until)
+            .annotate(bucket=TruncMinute("at"))
+            .values("monitor_id", "bucket")
+            .annotate(
+                n=Count("id"),
+                up=Count("id", filter=Q(status=ResultStatus.UP)),
+                degraded=Count("id", filter=Q(status=ResultStatus.DEGRADED)),
+                down=Count("id", filter=Q(status=ResultStatus.DOWN)),
+                lat=Sum("latency_ms"),
+                lat_max=Max("latency_ms"),
+                value=Avg("value"),
+            )
+        )
+        made["minutes"] = _save(Rollup.MINUTE, rows, until)
+    # Hours from minutes.
+    start = _mark(Rollup.HOUR, now)
+    until = min(_floor(now - SETTLE, Rollup.HOUR), start + timedelta(hours=MAX_STEPS))
+    minute_mark = RollupMark.objects.filter(period_s=Rollup.MINUTE).first()
+    if minute_mark is not None:
+        until = min(until, minute_mark.done_until)
+    if until > start:
+        hour_rows = (
+            Rollup.objects.filter(period_s=Rollup.MINUTE, start__gte=start, start__lt=until)
+            .annotate(bucket=TruncHour("start"))
+            .values("monitor_id", "bucket")
+            .annotate(
+                n=Sum("checks"),
+                up=Sum("up"),
+                degraded=Sum("degraded"),
+                down=Sum("down"),
+                lat=Sum("latency_sum"),
+                lat_max=Max("latency_max"),
+                value=Avg("value_avg"),
+            )
+        )
+        made["hours"] = _save(Rollup.HOUR, hour_rows, until)
+    return made
+
+
+def _save(period_s: int, rows: object, until: datetime) -> int:
+    objs = [
+        Rollup(
+            monitor_id=r["monitor_id"],
+            period_s=period_s,
+            start=r["bucket"],
+            checks=r["n"],
+            up=r["up"],
+            degraded=r["degraded"],
+            down=r["down"],
+            latency_sum=r["lat"] or 0.0,
+            latency_max=r["lat_max"] or 0.0,
+            value_avg=r["value"],
+        )
+        for r in rows  # type: ignore[attr-defined]
+    ]
+    with transaction.atomic():
+        Rollup.objects.bulk_create(objs, batch_size=1000, ignore_conflicts=True)
+        RollupMark.objects.update_or_create(period_s=period_s, defaults={"done_until": until})
+    return len(objs)
+
+
+def prune(now: datetime | None = None) -> dict[str, int]:
+    """Forget what is past its retention."""
+    now = now or timezone.now()
+    raw, _ = CheckRecord.objects.filter(
+        at__lt=now - timedelta(days=settings.MONITOR_RAW_DAYS)
+    ).delete()
+    minutes, _ = Rollup.objects.filter(
+        period_s=Rollup.MINUTE, start__lt=now - timedelta(days=settings.MONITOR_MINUTE_DAYS)
+    ).delete()
+    hours, _ = Rollup.objects.filter(
+        period_s=Rollup.HOUR, start__lt=now - timedelta(days=settings.MONITOR_HOUR_DAYS)
+    ).delete()
+    return {"raw": raw, "minutes": minutes, "hours": hours}
+
+
+@dataclass(frozen=True)
+class Uptime:
+    checks: int
+    up: int  # up or degraded: the service worked
+
+    @property
+    def percent(self) -> float | None:
+        return round(100.0 * self.up / self.checks, 3) if self.checks else None
+
+
+def uptime(monitor_id: int, window: timedelta, now: datetime | None = None) -> Uptime:
+    """Share of checks that found the service working over the window: raw results since
+    the minute rollups' mark, rollups before it."""
+    now = now or timezone.now()
+    since = now - window
+    mark = RollupMark.objects.filter(period_s=Rollup.MINUTE).values_list("done_until", flat=True)
+    split = max(mark.first() or since, since)
+    raw = CheckRecord.objects.filter(monitor_id=monitor_id, at__gte=split, at__lte=now).aggregate(
+        n=Count("id"), ok=Count("id", filter=~Q(status=ResultStatus.DOWN))
+    )
+    rolled = Rollup.objects.filter(
+        monitor_id=monitor_id, period_s=Rollup.MINUTE, start__gte=since, start__lt=split
+    ).aggregate(n=Sum("checks"), ok=Sum("up") + Sum("degraded"))
+    return Uptime(
+        checks=(raw["n"] or 0) + (rolled["n"] or 0), up=(raw["ok"] or 0) + (rolled["ok"] or 0)
+    )
+
+
+def uptime_by(
+    monitor_id: int, period: str, count: int, now: datetime | None = None
+) -> list[dict[str, object]]:
+    """Uptime per day or per month from hour rollups (the current hour not yet included)."""
+    now = now or timezone.now()
+    trunc = TruncDay if period == "day" else TruncMonth
+    since = now - timedelta(days=count if period == "day" else 31 * count)
+    rows = (
+        Rollup.objects.filter(monitor_id=monitor_id, period_s=Rollup.HOUR, start__gte=since)
+        .annotate(bucket=trunc("start"))
+        .values("bucket")
+        .annotate(n=Sum("checks"), ok=Sum("up") + Sum("degraded"))
+        .order_by("bucket")
+    )
+    return [
+        {
+            "start": r["bucket"],
+            "checks": r["n"],
+            "uptime_percent": round(100.0 * r["ok"] / r["n"], 3) if r["n"] else None,
+        }
+        for r in rows
+    ]
+
+
+def latency_percentiles(
+    monitor_id: int, window: timedelta, now: datetime | None = None
+) -> dict[str, float | None]:
+    now = now or timezone.now()
+    values = sorted(
+        CheckRecord.objects.filter(monitor_id=monitor_id, at__gte=now - window).values_list(
+            "latency_ms", flat=True
+        )[:100_000]
+    )
+    if len(values) < 2:
+        only = values[0] if values else None
+        return {"p50": only, "p95": only, "p99": only}
+    cuts = statistics.quantiles(values, n=100, method="inclusive")
+    return {"p50": round(cuts[49], 2), "p95": round(cuts[94], 2), "p99": round(cuts[98], 2)}
