@@ -117,7 +117,9 @@ def vulnerabilities_by_item(today: date) -> list[dict[str, Any]]:
 def vulnerabilities_by_service(today: date) -> list[dict[str, Any]]:
     """Open findings on each service's own components."""
     rows = (
-        ServiceComponent.objects.filter(item__vulnerabilities__fixed_on__isnull=True)
+        ServiceComponent.objects.filter(
+            item__vulnerabilities__isnull=False, item__vulnerabilities__fixed_on__isnull=True
+        )
         .values("service__code", "service__name")
         .annotate(
             open=Count("item__vulnerabilities"),

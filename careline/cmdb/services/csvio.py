@@ -124,18 +124,18 @@ def _read(text: str, lookups: Lookups) -> tuple[list[_Row], list[str]]:
                 row.values[column] = clean_value(column, cell, lookups)
             except CareLineError as exc:
                 errors.append(f"line {line}, column {column}: {exc.message}")
-        if "name" in row.values and "item_type" in row.values:
+        if "item_type" in row.values:
             try:
                 check_item(row.values)
             except CareLineError as exc:
                 errors.append(f"line {line}, column {exc.field}: {exc.message}")
-            name = row.values["name"]
-            if name in first_line:
-                errors.append(
-                    f"line {line}, column name: {name!r} is already on line {first_line[name]}"
-                )
-            else:
-                first_line[name] = line
+        name = row.values.get("name")
+        if name is not None and name in first_line:
+            errors.append(
+                f"line {line}, column name: {name!r} is already on line {first_line[name]}"
+            )
+        elif name is not None:
+            first_line[name] = line
         rows.append(row)
         if len(errors) >= MAX_ERRORS:
             break
