@@ -27,7 +27,7 @@ import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import dns.flags
 import dns.message
@@ -419,13 +419,20 @@ def certificates() -> Certificates:
 class MllpPeer:
     """An HL7 interface engine: answers each message with an ACK built by `hl7`.
 
-    `ack_code` is AA, AE, AR or CA; with AE/AR the ACK carries `error_text` in MSA-3 and an ERR
-    segment. `mode` "garbage" answers an MLLP block that is not HL7; "hang" never answers.
+    `ack_code` is AA, AE, AR or CA; with AE/AR the ACK carries `error_text` in MSA-3
+    (`error_style` "msa") or in an ERR segment's user message, ERR-8 ("err"). `mode` "garbage" answers an MLLP block that is not HL7; "hang" never answers.
     """
 
-    def __init__(self, ack_code: str = "AA", error_text: str = "", mode: str = "ack") -> None:
+    def __init__(
+        self,
+        ack_code: str = "AA",
+        error_text: str = "",
+        mode: str = "ack",
+        error_style: str = "msa",
+    ) -> None:
         self.ack_code = ack_code
         self.error_text = error_text
+        self.error_style = error_style
         self.mode = mode
         self.port = 0
         self.received: list[str] = []
@@ -447,14 +454,16 @@ class MllpPeer:
                     await writer.drain()
                     continue
                 ack = message.create_ack(self.ack_code, application="LIS", facility="LAB")
-                if self.error_text:
-                    ack_text = str(ack) + f"|{self.error_text}"
+                ack_text = str(ack).rstrip("\r")
+                if self.error_text and self.error_style == "msa":
+                    ack_text += f"|{self.error_text}"  # MSA-3, HL7 v2.3
+                elif self.error_text:
+                    # ERR-3 the HL7 error code, ERR-4 severity, ERR-8 the user message (v2.5)
                     ack_text += (
-                        f"\rERR|^^^207&Application internal error&HL70357|||E|||{self.error_text}"
+                        "\rERR||PID^1^3|207^Application internal error^HL70357|E"
+                        f"||||{self.error_text}"
                     )
-                    writer.writemessage(hl7.parse(ack_text))
-                else:
-                    writer.writemessage(ack)
+                writer.writemessage(hl7.parse(ack_text))
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
             pass
@@ -462,8 +471,10 @@ class MllpPeer:
             writer.close()
 
 
-def start_mllp(ack_code: str = "AA", error_text: str = "", mode: str = "ack") -> MllpPeer:
-    return peer_loop().run(MllpPeer(ack_code, error_text, mode).start())
+def start_mllp(
+    ack_code: str = "AA", error_text: str = "", mode: str = "ack", error_style: str = "msa"
+) -> MllpPeer:
+    return peer_loop().run(MllpPeer(ack_code, error_text, mode, error_style).start())
 
 
 # --------------------------------------------------------------------------- DICOM
@@ -513,8 +524,7 @@ class DnsPeer(asyncio.DatagramProtocol):
         return self
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.DatagramTransport)
-        self.transport = transport
+        self.transport = cast(asyncio.DatagramTransport, transport)
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
         self.queries += 1

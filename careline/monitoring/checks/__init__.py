@@ -22,7 +22,17 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from careline.monitoring.checks import http, tcp
+from careline.monitoring.checks import (
+    dicom,
+    dns,
+    fhir,
+    hl7,
+    http,
+    mysql,
+    postgres,
+    tcp,
+    tls,
+)
 from careline.monitoring.checks._net import close_clients, describe
 from careline.monitoring.checks.result import DEGRADED, DOWN, UP, CheckResult, elapsed_ms
 
@@ -33,6 +43,13 @@ log = logging.getLogger("careline.monitoring.checks")
 _CHECKS: dict[str, Callable[[Any, float], Awaitable[CheckResult]]] = {
     "http": http.check,
     "tcp": tcp.check,
+    "dns": dns.check,
+    "tls": tls.check,
+    "postgres": postgres.check,
+    "mysql": mysql.check,
+    "hl7": hl7.check,
+    "dicom": dicom.check,
+    "fhir": fhir.check,
 }
 
 POLLED_KINDS = tuple(_CHECKS)

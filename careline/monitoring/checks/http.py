@@ -64,15 +64,15 @@ async def check(config: HttpConfig, timeout_s: float) -> CheckResult:
     return CheckResult(UP, latency, value=value, detail=detail)
 
 
-async def read_capped(response: httpx.Response) -> tuple[bytes, bool]:
-    """The body up to MAX_BODY_BYTES, and whether there was more (the rest is never read)."""
+async def read_capped(response: httpx.Response, limit: int = MAX_BODY_BYTES) -> tuple[bytes, bool]:
+    """The body up to `limit` bytes, and whether there was more (the rest is never read)."""
     chunks: list[bytes] = []
     size = 0
     async for chunk in response.aiter_bytes():
         chunks.append(chunk)
         size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            return b"".join(chunks)[:MAX_BODY_BYTES], True
+        if size > limit:
+            return b"".join(chunks)[:limit], True
     return b"".join(chunks), False
 
 
