@@ -9,6 +9,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db import transaction
 from django.utils import timezone
 
 from careline.core.errors import InvalidInput
@@ -72,6 +73,19 @@ def handle(actor: User, alerts: list[Alert]) -> dict[str, int]:
     require(actor, Perm.ALERTS_POST)
     now = timezone.now()
     done: Counter[str] = Counter()
+    with transaction.atomic():  # a payload is taken whole or not at all
+        _handle_each(alerts, now, done)
+    return {
+        "opened": done["opened"],
+        "reopened": done["reopened"],
+        "updated": done["noted"] + done["unchanged"],
+        "resolved": done["resolved"],
+        "silenced": done["maintenance"],
+        "ignored": done["none"] + done["no_department"],
+    }
+
+
+def _handle_each(alerts: list[Alert], now: datetime, done: Counter[str]) -> None:
     for alert in alerts:
         if not alert.firing:
             done[
@@ -95,14 +109,6 @@ def handle(actor: User, alerts: list[Alert]) -> dict[str, int]:
             down_since=alert.since,
         )
         done[incidents.raise_problem(problem, now)] += 1
-    return {
-        "opened": done["opened"],
-        "reopened": done["reopened"],
-        "updated": done["noted"] + done["unchanged"],
-        "resolved": done["resolved"],
-        "silenced": done["maintenance"],
-        "ignored": done["none"] + done["no_department"],
-    }
 
 
 GENERIC = IncidentSource.GENERIC

@@ -41,13 +41,25 @@ def _mark(period_s: int, now: datetime) -> datetime:
     return _floor(first or now, period_s)
 
 
+def _stretch(
+    period_s: int, first_after: datetime | None, now: datetime
+) -> tuple[datetime, datetime]:
+    """The next stretch to roll up: from the mark (skipping ahead over a stretch with no
+    data at all), at most MAX_STEPS periods, never past the settled present."""
+    start = _mark(period_s, now)
+    if first_after is not None and first_after > start:
+        start = _floor(first_after, period_s)
+    settled = _floor(now - SETTLE, period_s)
+    return start, min(settled, start + timedelta(seconds=period_s * MAX_STEPS))
+
+
 def roll_up(now: datetime | None = None) -> dict[str, int]:
     """Sum complete minutes of raw results, then complete hours of minutes."""
     now = now or timezone.now()
     made = {"minutes": 0, "hours": 0}
-    # Minutes from raw results.
-    start = _mark(Rollup.MINUTE, now)
-    until = min(_floor(now - SETTLE, Rollup.MINUTE), start + timedelta(minutes=MAX_STEPS))
+    mark = _mark(Rollup.MINUTE, now)
+    first = CheckRecord.objects.filter(at__gte=mark).order_by("at").values_list("at", flat=True)
+    start, until = _stretch(Rollup.MINUTE, first.first() or now, now)
     if until > start:
         rows = (
             CheckRecord.objects.filter(at__gte=start, at__lt=until)
@@ -64,12 +76,19 @@ def roll_up(now: datetime | None = None) -> dict[str, int]:
             )
         )
         made["minutes"] = _save(Rollup.MINUTE, rows, until)
-    # Hours from minutes.
-    start = _mark(Rollup.HOUR, now)
-    until = min(_floor(now - SETTLE, Rollup.HOUR), start + timedelta(hours=MAX_STEPS))
+    # Hours from minutes, never past what the minutes cover.
     minute_mark = RollupMark.objects.filter(period_s=Rollup.MINUTE).first()
-    if minute_mark is not None:
-        until = min(until, minute_mark.done_until)
+    if minute_mark is None:
+        return made
+    mark = _mark(Rollup.HOUR, now)
+    first_minute = (
+        Rollup.objects.filter(period_s=Rollup.MINUTE, start__gte=mark)
+        .order_by("start")
+        .values_list("start", flat=True)
+        .first()
+    )
+    start, until = _stretch(Rollup.HOUR, first_minute or minute_mark.done_until, now)
+    until = min(until, _floor(minute_mark.done_until, Rollup.HOUR))
     if until > start:
         hour_rows = (
             Rollup.objects.filter(period_s=Rollup.MINUTE, start__gte=start, start__lt=until)
