@@ -32,7 +32,7 @@ def _shown_status(monitor: Monitor) -> str:
 
 
 def _rows(monitor_list: list[Monitor]) -> list[dict[str, Any]]:
-    edges = monitors._edges()
+    edges = monitors.edges()
     down = {m.pk for m in Monitor.objects.filter(status=MonitorStatus.DOWN, paused=False)}
     names = dict(Monitor.objects.values_list("pk", "name"))
     rows = []

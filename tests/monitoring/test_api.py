@@ -178,3 +178,16 @@ def test_openapi_shows_each_kinds_config(api_as: Any, hospital: Hospital) -> Non
     assert "json_path" in by_kind["http"]["properties"]
     assert "called_ae" in by_kind["dicom"]["properties"]
     assert "grace_s" in by_kind["heartbeat"]["properties"]
+
+
+def test_listing_monitors_costs_the_same_few_queries_for_many(
+    api_as: Any, hospital: Hospital, django_assert_max_num_queries: Any
+) -> None:
+    api = api_as(hospital.engineer)
+    first = api.post("/monitors", body(name="m0")).json()["id"]
+    for i in range(1, 12):
+        api.post("/monitors", body(name=f"m{i}", depends_on=[first]))
+    with django_assert_max_num_queries(8):
+        listed = api.get("/monitors", limit=50)
+    assert listed.json()["count"] == 12
+    assert listed.json()["items"][5]["depends_on"] == [first]

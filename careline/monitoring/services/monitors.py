@@ -148,7 +148,7 @@ def ping_url(monitor: Monitor) -> str | None:
 # --- dependencies --------------------------------------------------------------------------
 
 
-def _edges() -> dict[int, set[int]]:
+def edges() -> dict[int, set[int]]:
     """Every monitor's parents, in one query (the dependency table is small)."""
     parents: dict[int, set[int]] = defaultdict(set)
     through = Monitor.depends_on.through
@@ -159,7 +159,7 @@ def _edges() -> dict[int, set[int]]:
 
 def ancestors(monitor_id: int, parents: dict[int, set[int]] | None = None) -> list[int]:
     """Parents, their parents and so on, nearest first, each once."""
-    parents = _edges() if parents is None else parents
+    parents = edges() if parents is None else parents
     seen: list[int] = []
     frontier = sorted(parents.get(monitor_id, ()))
     while frontier:
@@ -172,15 +172,32 @@ def ancestors(monitor_id: int, parents: dict[int, set[int]] | None = None) -> li
     return seen
 
 
-def suppressed_by(monitor_id: int, parents: dict[int, set[int]] | None = None) -> list[Monitor]:
-    """The down monitors this one depends on, directly or through others."""
+def down_monitors() -> dict[int, Monitor]:
+    return {
+        m.pk: m
+        for m in Monitor.objects.filter(status=MonitorStatus.DOWN, paused=False).only(
+            "pk", "name", "status"
+        )
+    }
+
+
+def suppressed_by(
+    monitor_id: int,
+    parents: dict[int, set[int]] | None = None,
+    down: dict[int, Monitor] | None = None,
+) -> list[Monitor]:
+    """The down monitors this one depends on, directly or through others. Pass `parents`
+    and `down` when asking for many monitors, to read them once."""
     up_chain = ancestors(monitor_id, parents)
     if not up_chain:
         return []
-    down = {
-        m.pk: m
-        for m in Monitor.objects.filter(pk__in=up_chain, status=MonitorStatus.DOWN, paused=False)
-    }
+    if down is None:
+        down = {
+            m.pk: m
+            for m in Monitor.objects.filter(
+                pk__in=up_chain, status=MonitorStatus.DOWN, paused=False
+            )
+        }
     return [down[pk] for pk in up_chain if pk in down]
 
 
@@ -192,7 +209,7 @@ def _set_parents(monitor: Monitor, parent_ids: list[int]) -> None:
     missing = [i for i in ids if i not in found]
     if missing:
         raise NotFound(f"no monitor has id {missing[0]}", field="depends_on")
-    parents = _edges()
+    parents = edges()
     parents[monitor.pk] = set(ids)
     if monitor.pk in ancestors(monitor.pk, parents) or any(
         monitor.pk in ancestors(pid, parents) for pid in ids
