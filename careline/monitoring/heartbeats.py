@@ -36,19 +36,25 @@ def record_ping(
     token: uuid.UUID, kind: str, value: float | None, body: str, remote_addr: str
 ) -> bool:
     """Store one ping; False when no heartbeat has this id (and nothing was written)."""
-    now = timezone.now()
     token_db = Monitor._meta.get_field("ping_token").get_db_prep_value(token, connection)
+    with connection.cursor() as cursor:
+        # A read first, outside any transaction: an unknown id costs one index lookup and
+        # never waits for (or takes) the write lock.
+        cursor.execute(
+            f"SELECT id FROM {_MONITOR} WHERE ping_token = %s AND kind = %s",  # noqa: S608  (table names from the models)
+            [token_db, MonitorKind.HEARTBEAT],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    now = timezone.now()
     at_db = connection.ops.adapt_datetimefield_value(now)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {_MONITOR} SET last_ping_at = %s, last_ping_kind = %s, "  # noqa: S608  (table names from the models)
-            "last_value = COALESCE(%s, last_value) "
-            "WHERE ping_token = %s AND kind = %s RETURNING id",
-            [at_db, kind, value, token_db, MonitorKind.HEARTBEAT],
+            f"UPDATE {_MONITOR} SET last_ping_at = %s, last_ping_kind = %s, "  # noqa: S608
+            "last_value = COALESCE(%s, last_value) WHERE id = %s",
+            [at_db, kind, value, row[0]],
         )
-        row = cursor.fetchone()
-        if row is None:
-            return False
         cursor.execute(
             f"INSERT INTO {_PING} (monitor_id, at, kind, value, body, remote_addr) "  # noqa: S608
             "VALUES (%s, %s, %s, %s, %s, %s)",

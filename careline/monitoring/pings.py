@@ -38,13 +38,21 @@ def _body(request: HttpRequest) -> str:
     return data.decode("utf-8", errors="replace").replace("\x00", "")
 
 
+def _refusal(detail: str, status: int) -> JsonResponse:
+    response = JsonResponse({"detail": detail}, status=status)
+    # Not one log line per refused ping: a misconfigured job retrying every second, or
+    # someone guessing ids, would flood the log and slow every worker down.
+    response._has_been_logged = True  # type: ignore[attr-defined]
+    return response
+
+
 def _ping(request: HttpRequest, token: uuid.UUID, kind: str) -> HttpResponse:
     value = _value(request)
     if isinstance(value, str):
-        return JsonResponse({"detail": value}, status=400)
+        return _refusal(value, 400)
     stored = record_ping(token, kind, value, _body(request), request.META.get("REMOTE_ADDR", ""))
     if not stored:
-        return JsonResponse({"detail": "id: no heartbeat has this id"}, status=404)
+        return _refusal("id: no heartbeat has this id", 404)
     return HttpResponse("OK\n", content_type="text/plain")
 
 
