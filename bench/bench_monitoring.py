@@ -231,7 +231,7 @@ def main() -> None:
             out = subprocess.run(
                 [sys.executable, __file__, "--run", database],
                 env=env,
-                capture_output=True,
+                stdout=subprocess.PIPE,
                 text=True,
                 check=True,
             ).stdout

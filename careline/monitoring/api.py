@@ -74,6 +74,7 @@ def monitor_out(
         "service": monitor.service.code if monitor.service else None,
         "department": monitor.department.code if monitor.department else None,
         "depends_on": sorted(edges.get(monitor.pk, ())),
+        "config_item": monitor.config_item_id,
         "impact": {"care_effect": monitor.care_effect, "scope": monitor.scope},
         "tags": monitor.tags,
         "paused": monitor.paused,

@@ -32,6 +32,9 @@ class MonitorIn(Schema):
         None, max_length=32, description="department its incidents are logged in (IT by default)"
     )
     depends_on: list[int] = Field(default_factory=list, max_length=50)
+    config_item: int | None = Field(
+        None, description="CMDB item watched; its clinical impact then sets the priority"
+    )
     impact: ImpactIn | None = None
     tags: list[str] = Field(default_factory=list, max_length=20)
     paused: bool = False
@@ -52,6 +55,7 @@ class MonitorPatch(Schema):
     service: str | None = Field(None, max_length=32)
     department: str | None = Field(None, max_length=32)
     depends_on: list[int] | None = Field(None, max_length=50)
+    config_item: int | None = None
     impact: ImpactIn | None = None
     tags: list[str] | None = Field(None, max_length=20)
     paused: bool | None = None
@@ -82,6 +86,7 @@ class MonitorOut(Schema):
     service: str | None
     department: str | None
     depends_on: list[int]
+    config_item: int | None
     impact: ImpactIn
     tags: list[str]
     paused: bool

@@ -43,6 +43,15 @@ class Monitor(models.Model):
     depends_on = models.ManyToManyField(
         "self", symmetrical=False, blank=True, related_name="dependents"
     )
+    # The CMDB item this monitor watches: when set, its failure's clinical impact (care
+    # effect and scope) is worked out from the CMDB instead of the two fields below.
+    config_item = models.ForeignKey(
+        "cmdb.ConfigItem",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="monitors",
+    )
     care_effect = models.CharField(
         max_length=16, choices=CareEffect.choices, default=CareEffect.DEGRADED
     )

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from careline.cmdb.impact import item_impact
 from careline.core.links import absolute_url
 from careline.core.models import ClinicalService, Department, User
 from careline.monitoring.choices import IncidentSource
@@ -230,20 +231,30 @@ def clear_problem(
     return "resolved"
 
 
+def _impact(monitor: Monitor) -> tuple[str, str, str]:
+    """Care effect, scope and a sentence: from the CMDB when the monitor names an item the
+    CMDB knows to be relied on, otherwise the monitor's own impact."""
+    if monitor.config_item_id is not None:
+        impact = item_impact(monitor.config_item_id)
+        if impact.departments:
+            return impact.care_effect, impact.scope, f"\n\nClinical impact (CMDB): {impact.explanation}"
+    return monitor.care_effect, monitor.scope, ""
+
+
 def monitor_problem(monitor: Monitor, error: str, down_since: datetime | None) -> Problem:
-    service = monitor.service
+    care_effect, scope, explained = _impact(monitor)
     return Problem(
         source=IncidentSource.MONITOR,
         title=f"{monitor.name} is down",
         description=(
             f"CareLine's {monitor.get_kind_display()} monitor {monitor.name!r} failed "
-            f"{monitor.fail_count or monitor.retries} times in a row.\n\nLast error: {error}\n\n"
-            f"Monitor: {absolute_url(f'/monitoring/{monitor.pk}/')}"
+            f"{monitor.fail_count or monitor.retries} times in a row.\n\nLast error: {error}"
+            f"{explained}\n\nMonitor: {absolute_url(f'/monitoring/{monitor.pk}/')}"
         ),
         error=error,
-        care_effect=monitor.care_effect,
-        scope=monitor.scope,
-        service=service,
+        care_effect=care_effect,
+        scope=scope,
+        service=monitor.service,
         department=monitor.department,
         monitor=monitor,
         down_since=down_since,

@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 from pydantic import BaseModel
 
+from careline.cmdb.models import ConfigItem
 from careline.core import audit
 from careline.core.errors import Conflict, InvalidInput, NotFound
 from careline.core.links import absolute_url
@@ -40,6 +41,7 @@ MONITOR_FIELDS = [
     "recover_after",
     "service_id",
     "department_id",
+    "config_item_id",
     "care_effect",
     "scope",
     "tags",
@@ -252,6 +254,11 @@ def _apply(monitor: Monitor, data: dict[str, Any]) -> None:
         monitor.service = service_by_code(data["service"]) if data["service"] else None
     if "department" in data:
         monitor.department = department_by_code(data["department"]) if data["department"] else None
+    if "config_item" in data:
+        item_id = data["config_item"]
+        if item_id is not None and not ConfigItem.objects.filter(pk=item_id).exists():
+            raise NotFound(f"no configuration item has id {item_id}", field="config_item")
+        monitor.config_item_id = item_id
     impact = data.get("impact") or {}
     if "care_effect" in impact:
         monitor.care_effect = _choice(impact["care_effect"], CareEffect, "impact.care_effect")
