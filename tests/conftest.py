@@ -17,7 +17,7 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 
-from careline.core import services
+from careline.core import cached, services
 from careline.core.models import User
 from tests.processes import scratch_database
 
@@ -28,8 +28,10 @@ PASSWORD = "Correct-Horse-Battery-9"
 def _fresh_cache() -> Iterator[None]:
     # Cached configuration (SLA policies, routing rules) must not leak between tests.
     cache.clear()
+    cached.clear()
     yield
     cache.clear()
+    cached.clear()
 
 
 @pytest.fixture(autouse=True)

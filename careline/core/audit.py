@@ -18,7 +18,7 @@ from typing import Any
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from careline.core import requestctx
+from careline.core import inserts, requestctx
 from careline.core.models import AuditEvent, User
 
 GENESIS = "0" * 64
@@ -77,7 +77,12 @@ def record(
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_PG_LOCK_KEY])
-        last = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT hash FROM {AuditEvent._meta.db_table} ORDER BY id DESC LIMIT 1"  # noqa: S608
+            )
+            row = cursor.fetchone()
+        last = row[0] if row else None
         event = AuditEvent(
             # Truncated to whole microseconds as both databases store them.
             at=timezone.now(),
@@ -94,7 +99,7 @@ def record(
             prev_hash=last or GENESIS,
         )
         event.hash = compute_hash(event)
-        event.save(force_insert=True)
+        inserts.insert_one(event)
     return event
 
 

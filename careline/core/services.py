@@ -7,11 +7,12 @@ import hashlib
 import secrets
 import zoneinfo
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TypeVar
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
@@ -269,21 +270,28 @@ def revoke_token(actor: User | None, token_id: int) -> ApiToken:
 
 
 def authenticate_token(secret: str) -> User | None:
-    """The active user a bearer token belongs to, or None."""
+    """The active user a bearer token belongs to, or None.
+
+    Every API request comes through here, so it is one hand-written query: the ORM takes
+    ten times longer to compile the equivalent than the database takes to answer it.
+    """
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 100:
         return None
-    token = (
-        ApiToken.objects.select_related("user")
-        .filter(digest=token_digest(secret), revoked_at__isnull=True, user__is_active=True)
-        .order_by()
-        .first()
-    )
-    if token is None:
-        return None
     now = timezone.now()
-    if (
-        token.last_used_at is None
-        or (now - token.last_used_at).total_seconds() > TOKEN_TOUCH_SECONDS
-    ):
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    return token.user
+    touch_before = now - timedelta(seconds=TOKEN_TOUCH_SECONDS)
+    found = list(
+        User.objects.raw(
+            f"SELECT u.*, t.id AS token_id, "  # noqa: S608  (table names from the models)
+            f"(t.last_used_at IS NULL OR t.last_used_at < %s) AS token_stale "
+            f"FROM {ApiToken._meta.db_table} t JOIN {User._meta.db_table} u ON u.id = t.user_id "
+            f"WHERE t.digest = %s AND t.revoked_at IS NULL AND u.is_active",
+            [connection.ops.adapt_datetimefield_value(touch_before), token_digest(secret)],
+        )
+    )
+    if not found:
+        return None
+    user = found[0]
+    # token_stale and token_id are columns of the query above, not fields of the model.
+    if getattr(user, "token_stale"):  # noqa: B009
+        ApiToken.objects.filter(pk=getattr(user, "token_id")).update(last_used_at=now)  # noqa: B009
+    return user

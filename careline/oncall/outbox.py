@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from careline.core import inserts
 from careline.oncall.models import Channel, Notification
 
 
@@ -60,7 +61,7 @@ def batch() -> Iterator[None]:
 def _insert(notifications: list[Notification]) -> None:
     if notifications:
         # INSERT ... ON CONFLICT DO NOTHING: one statement, no savepoint, safe against a racing twin.
-        Notification.objects.bulk_create(notifications, ignore_conflicts=True)
+        inserts.insert_ignoring_conflicts(notifications)
 
 
 def enqueue_email(email: Email) -> None:

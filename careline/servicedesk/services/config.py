@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from datetime import date, time
 
-from django.core.cache import cache
 from django.db import IntegrityError, transaction
 
-from careline.core import audit
+from careline.core import audit, cached
 from careline.core.errors import Conflict, InvalidInput, NotFound
 from careline.core.models import User
 from careline.core.permissions import Perm, require
@@ -37,8 +36,8 @@ QUEUE_FIELDS = ["code", "name", "strategy", "is_security", "manager_id"]
 
 def _forget_cached_setup() -> None:
     """This process forgets at once; other workers within their cache lifetime (a minute)."""
-    cache.delete_many(
-        ["sla:policies", "routing:rules", "routing:queue:SERVICEDESK", "routing:queue:SECURITY"]
+    cached.forget(
+        "sla:policies", "routing:rules", "routing:queue:SERVICEDESK", "routing:queue:SECURITY"
     )
 
 
@@ -260,7 +259,7 @@ def set_business_hours(
             summary=f"{the_site.code} business hours {opens:%H:%M}-{closes:%H:%M} on {days}",
             after={"opens": opens.isoformat(), "closes": closes.isoformat(), "weekdays": days},
         )
-    cache.delete(f"sla:calendar:{the_site.pk}")
+    cached.forget(f"sla:calendar:{the_site.pk}")
     return calendar
 
 
@@ -281,5 +280,5 @@ def add_holiday(actor: User, site: str, *, day: date, name: str) -> Holiday:
             )
     except IntegrityError:
         raise Conflict(f"{the_site.code} already has a holiday on {day}", field="date") from None
-    cache.delete(f"sla:calendar:{the_site.pk}")
+    cached.forget(f"sla:calendar:{the_site.pk}")
     return holiday

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from django.db import connection
 from django.db.models import Count, Q
 
 from careline.core.cached import cached
@@ -68,21 +69,37 @@ def pick_assignee(queue: Queue) -> User | None:
             .first()
         )
         return User.objects.get(pk=member) if member is not None else None
-    # The members with their accounts in one query: the chosen one is returned as it is.
-    members = {m.user_id: m.user for m in on_shift.select_related("user").order_by("user_id")}
-    if not members:
-        return None
-    ids = list(members)
-    chosen = ids[0]
-    for _ in range(5):
-        pointer = (
-            Queue.objects.filter(pk=queue.pk).values_list("last_assigned_id", flat=True).first()
+    return _next_in_turn(queue)
+
+
+def _next_in_turn(queue: Queue) -> User | None:
+    """Round robin: the first member on shift after the one who had the last ticket.
+
+    One statement moves the queue's pointer and says where it landed, so two tickets routed
+    at once go to different people (the second UPDATE waits for the first's row lock and
+    then sees the moved pointer). It runs for every new ticket, hence hand-written SQL.
+    """
+    q, m, u = Queue._meta.db_table, QueueMember._meta.db_table, User._meta.db_table
+    eligible = (
+        f"SELECT MIN(m.user_id) FROM {m} m JOIN {u} u ON u.id = m.user_id "  # noqa: S608
+        f"WHERE m.queue_id = {q}.id AND m.on_shift AND u.is_active"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {q} SET last_assigned_id = COALESCE("  # noqa: S608  (names from the models)
+            f"({eligible} AND m.user_id > COALESCE({q}.last_assigned_id, 0)), ({eligible}), "
+            f"last_assigned_id) WHERE id = %s RETURNING last_assigned_id",
+            [queue.pk],
         )
-        chosen = next((m for m in ids if m > (pointer or 0)), ids[0])
-        # Conditional on the pointer just read: of two tickets routed at once, one moves the
-        # pointer and the other reads it again, so they go to different people.
-        if Queue.objects.filter(pk=queue.pk, last_assigned_id=pointer).update(
-            last_assigned_id=chosen
-        ):
-            break
-    return members[chosen]
+        row = cursor.fetchone()
+    if row is None or row[0] is None:
+        return None
+    # The pointer stays put when nobody is on shift: check the one it names still qualifies.
+    chosen = list(
+        User.objects.raw(
+            f"SELECT u.* FROM {u} u JOIN {m} m ON m.user_id = u.id "  # noqa: S608
+            f"WHERE u.id = %s AND m.queue_id = %s AND m.on_shift AND u.is_active",
+            [row[0], queue.pk],
+        )
+    )
+    return chosen[0] if chosen else None

@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from careline.core import audit
+from careline.core import audit, inserts
+from careline.core.cached import cached
 from careline.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from careline.core.models import User
 from careline.core.permissions import Perm, require
@@ -94,12 +94,9 @@ HOT_LOOKUP_SECONDS = 60
 
 
 def _hot_lookup(key: str, find: Callable[[], M]) -> M:
-    """A place found by code, kept briefly per process; an unknown code is never kept."""
-    found: M | None = cache.get(key)
-    if found is None:
-        found = find()  # raises NotFound for an unknown code
-        cache.set(key, found, HOT_LOOKUP_SECONDS)
-    return found
+    """A place found by code, kept briefly per process; an unknown code is never kept
+    (`find` raises NotFound)."""
+    return cached(key, find, HOT_LOOKUP_SECONDS)
 
 
 def next_number(kind: str) -> str:
@@ -210,7 +207,7 @@ def create_ticket(actor: User, draft: TicketDraft, *, requester: User | None = N
             ticket.assignee = routing.pick_assignee(ticket.queue)
             if ticket.assignee is not None:
                 ticket.status = "assigned"
-        ticket.save(force_insert=True)
+        inserts.insert_one(ticket)
         if draft.watchers:
             ticket.watchers.add(*draft.watchers)
         with outbox.batch():
