@@ -225,7 +225,11 @@ class TicketSummaryOut(BaseModel):
 
 class TicketPage(BaseModel):
     items: list[TicketSummaryOut]
-    count: int
+    count: int = Field(description="how many tickets match, up to 1,000")
+    count_exact: bool = Field(
+        description="false when more match than `count` says: over 1,000 tickets, or a search "
+        "so broad that only its newest 500 matches were ranked"
+    )
 
 
 # How TicketSummaryOut's fields are read: one query of plain values, no model instances.

@@ -8,6 +8,7 @@ SQLite, a generated tsvector column with a GIN index on PostgreSQL.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from django.db import connection
 from django.db.models import QuerySet
@@ -32,8 +33,61 @@ def ticket_number(text: str) -> str | None:
     return f"{text[:3].upper()}-{digits:06d}"
 
 
+# Ranking costs the database work for every ticket that matches: for a broad search
+# ("scanner" in thirty thousand tickets) more than the rest of the request. So the newest
+# RANK_WINDOW matches (after every other filter) are the ones ranked, best first; a search
+# that broad is narrowed by another word or a filter, and the answer says it was cut.
+RANK_WINDOW = 500
+
+
+@dataclass(frozen=True)
+class _Match:
+    tickets: QuerySet[Ticket]  # narrowed to the matches, in no particular order
+    newest_first: QuerySet[Ticket]
+    rowid: str  # the column the window bounds
+    rank: str  # SQL ranking expression taking the query as its one parameter
+    query: str
+    higher_is_better: bool  # ts_rank_cd grows with relevance; bm25 falls
+
+
+def _match(tickets: QuerySet[Ticket], terms: list[str]) -> _Match:
+    if connection.vendor == "postgresql":
+        query = " & ".join(f"{t}:*" if i == len(terms) - 1 else t for i, t in enumerate(terms))
+        matching = tickets.extra(
+            where=["servicedesk_ticket.search @@ to_tsquery('english', %s)"], params=[query]
+        )
+        return _Match(
+            tickets=matching,
+            newest_first=matching.order_by("-id"),
+            rowid="servicedesk_ticket.id",
+            rank="ts_rank_cd(servicedesk_ticket.search, to_tsquery('english', %s))",
+            query=query,
+            higher_is_better=True,
+        )
+    # FTS5: each term quoted (so no user text is read as query syntax), the last a prefix.
+    query = " ".join(f'"{t}"' + ("*" if i == len(terms) - 1 else "") for i, t in enumerate(terms))
+    matching = tickets.extra(
+        tables=["servicedesk_ticket_fts"],
+        where=[
+            "servicedesk_ticket_fts.rowid = servicedesk_ticket.id",
+            "servicedesk_ticket_fts MATCH %s",
+        ],
+        params=[query],
+    )
+    return _Match(
+        tickets=matching,
+        # Walking the index backwards by rowid needs no sort, unlike ordering by the id.
+        newest_first=matching.extra(order_by=["-servicedesk_ticket_fts.rowid"]),
+        rowid="servicedesk_ticket_fts.rowid",
+        rank="bm25(servicedesk_ticket_fts, 1.0, 10.0, 1.0)",  # number, title, description
+        query=query,
+        higher_is_better=False,
+    )
+
+
 def search(tickets: QuerySet[Ticket], text: str) -> QuerySet[Ticket]:
-    """`tickets` narrowed to those matching `text`, best match first."""
+    """`tickets` narrowed to those matching `text`, best match first (among the newest
+    RANK_WINDOW matches)."""
     text = text.strip()
     number = ticket_number(text)
     if number is not None:
@@ -41,24 +95,42 @@ def search(tickets: QuerySet[Ticket], text: str) -> QuerySet[Ticket]:
     terms = _terms(text)
     if not terms:
         return tickets.none()
-    if connection.vendor == "postgresql":
-        query = " & ".join(f"{t}:*" if i == len(terms) - 1 else t for i, t in enumerate(terms))
-        return tickets.extra(
-            select={"rank": "ts_rank_cd(servicedesk_ticket.search, to_tsquery('english', %s))"},
-            select_params=[query],
-            where=["servicedesk_ticket.search @@ to_tsquery('english', %s)"],
-            params=[query],
-            order_by=["-rank", "-created_at"],
-        )
-    # FTS5: each term quoted (so no user text is read as query syntax), the last one a prefix.
-    query = " ".join(f'"{t}"' + ("*" if i == len(terms) - 1 else "") for i, t in enumerate(terms))
-    return tickets.extra(
-        select={"rank": "bm25(servicedesk_ticket_fts, 10.0, 1.0)"},
-        tables=["servicedesk_ticket_fts"],
-        where=[
-            "servicedesk_ticket_fts.rowid = servicedesk_ticket.id",
-            "servicedesk_ticket_fts MATCH %s",
-        ],
-        params=[query],
-        order_by=["rank", "-created_at"],
+    match = _match(tickets, terms)
+    matching = match.tickets
+    oldest = list(match.newest_first.values_list("id", flat=True)[RANK_WINDOW - 1 : RANK_WINDOW])
+    if oldest:
+        # The SQL fragments are this module's own; user text only ever travels as a parameter.
+        matching = matching.extra(where=[f"{match.rowid} >= %s"], params=[oldest[0]])  # noqa: S610
+    return matching.extra(  # noqa: S610
+        select={"rank": match.rank},
+        select_params=[match.query],
+        order_by=["-rank" if match.higher_is_better else "rank", "-id"],
     )
+
+
+@dataclass(frozen=True)
+class Ranked:
+    ids: list[int]  # best first
+    window_full: bool  # more matched than RANK_WINDOW: the newest of them were ranked
+
+
+def ranked_ids(tickets: QuerySet[Ticket], text: str) -> Ranked:
+    """The ids of `tickets` matching `text`, best first, in one query: the newest
+    RANK_WINDOW matches are read with their rank and sorted here."""
+    text = text.strip()
+    number = ticket_number(text)
+    if number is not None:
+        return Ranked(list(tickets.filter(number=number).values_list("id", flat=True)), False)
+    terms = _terms(text)
+    if not terms:
+        return Ranked([], False)
+    match = _match(tickets, terms)
+    rows = list(
+        match.newest_first.extra(  # noqa: S610
+            select={"rank": match.rank}, select_params=[match.query]
+        ).values_list("id", "rank")[: RANK_WINDOW + 1]
+    )
+    full = len(rows) > RANK_WINDOW
+    rows = rows[:RANK_WINDOW]  # already newest first: a stable sort keeps newer first on ties
+    rows.sort(key=lambda row: -row[1] if match.higher_is_better else row[1])
+    return Ranked([row[0] for row in rows], full)

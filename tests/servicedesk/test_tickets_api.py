@@ -193,6 +193,51 @@ def test_search_ranks_by_relevance_and_stems(api_as: Any, desk: Hospital) -> Non
     assert Ticket.objects.count() == 3
 
 
+def test_a_broad_search_ranks_its_newest_matches_and_says_so(
+    api_as: Any, desk: Hospital, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """More matches than the rank window: the newest are ranked (best first), the oldest are
+    left out, and the page says its count is not the whole story."""
+    from careline.servicedesk import search
+
+    monkeypatch.setattr(search, "RANK_WINDOW", 3)
+    nurse, agent = api_as(desk.nurse), api_as(desk.agent)
+    oldest = nurse.post("/tickets", {**ICU_SCANNER, "title": "Pump alarm pump pump"}).json()
+    weak = nurse.post("/tickets", {**ICU_SCANNER, "title": "Desk", "description": "pump"}).json()
+    strong = nurse.post("/tickets", {**ICU_SCANNER, "title": "Pump pump"}).json()
+    newest = nurse.post("/tickets", {**ICU_SCANNER, "title": "Pump"}).json()
+    page = agent.get("/tickets", q="pump").json()
+    ids = [t["id"] for t in page["items"]]
+    assert oldest["id"] not in ids  # outside the newest three
+    assert set(ids[:2]) == {strong["id"], newest["id"]}  # title above body: ranked
+    assert ids[2] == weak["id"]
+    assert (page["count"], page["count_exact"]) == (3, False)
+    narrow = agent.get("/tickets", q="alarm").json()
+    assert ([t["id"] for t in narrow["items"]], narrow["count_exact"]) == ([oldest["id"]], True)
+    # The console's search keeps to the same window.
+    console = search.search(Ticket.objects.all(), "pump")
+    assert [t.pk for t in console] == ids
+
+
+def test_the_count_is_exact_up_to_its_cap(
+    api_as: Any, desk: Hospital, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from careline.servicedesk import api
+
+    monkeypatch.setattr(api, "COUNT_CAP", 2)
+    nurse, agent = api_as(desk.nurse), api_as(desk.agent)
+    nurse.post("/tickets", ICU_SCANNER)
+    nurse.post("/tickets", ICU_SCANNER)
+    assert agent.get("/tickets").json() | {"items": []} == {
+        "items": [],
+        "count": 2,
+        "count_exact": True,
+    }
+    nurse.post("/tickets", ICU_SCANNER)
+    page = agent.get("/tickets", limit=10).json()
+    assert (len(page["items"]), page["count"], page["count_exact"]) == (3, 2, False)
+
+
 def test_list_and_one_ticket_use_few_queries(
     api_as: Any, desk: Hospital, django_assert_max_num_queries: Any
 ) -> None:
