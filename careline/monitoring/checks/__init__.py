@@ -35,6 +35,7 @@ from careline.monitoring.checks import (
 )
 from careline.monitoring.checks._net import close_clients, describe
 from careline.monitoring.checks.result import DEGRADED, DOWN, UP, CheckResult, elapsed_ms
+from careline.monitoring.configs import CONFIG_SCHEMAS
 
 __all__ = ["DEGRADED", "DOWN", "POLLED_KINDS", "UP", "CheckResult", "close", "run_check"]
 
@@ -62,6 +63,8 @@ async def run_check(kind: str, config: BaseModel, timeout_s: float) -> CheckResu
     probe = _CHECKS.get(kind)
     if probe is None:
         return CheckResult(DOWN, 0.0, f"{kind} monitors are not polled")
+    if not isinstance(config, CONFIG_SCHEMAS[kind]):
+        return CheckResult(DOWN, 0.0, f"the monitor's config is not a {kind} config")
     try:
         # Each kind enforces `timeout_s` itself and names what it was waiting for; this outer
         # limit, a little later, is the guarantee that holds even if a library ignores it.
