@@ -114,9 +114,14 @@ def parse_money(value: Any, field_name: str) -> Decimal | None:
     return amount.quantize(Decimal("0.01"))
 
 
+# The allowed values as sets: `choices.values` builds a new list on every call, which a
+# 50,000-row import would pay 100,000 times.
+_ALLOWED = {name: frozenset(choices.values) for name, choices in _CHOICES.items()}
+
+
 def _choice(value: Any, choices: Any, field_name: str) -> str:
     text = str(value).strip()
-    if text not in choices.values:
+    if text not in _ALLOWED[field_name]:
         raise InvalidInput(
             f"must be one of {', '.join(choices.values)} (got {text[:40]!r})", field=field_name
         )
