@@ -16,9 +16,11 @@ One background thread runs an asyncio loop hosting the peers, so a test's own ev
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import datetime as dt
 import ipaddress
+import shutil
 import socket
 import ssl
 import struct
@@ -410,6 +412,7 @@ def certificates() -> Certificates:
     global _certificates
     if _certificates is None:
         _certificates = make_certificates()
+        atexit.register(shutil.rmtree, _certificates.directory, ignore_errors=True)
     return _certificates
 
 

@@ -217,7 +217,7 @@ def test_50_hanging_checks_finish_in_one_timeout_while_a_fast_check_is_not_held_
     assert all("within 1.5 s" in r.error for r in results)
     assert took < 2.3
     assert quick.status == "up"
-    assert fast_took < 0.5
+    assert fast_took < 0.75  # well inside the 1.5 s the others wait
     assert hanging.connections == 50
 
 

@@ -80,4 +80,4 @@ def test_blocking_kinds_against_hanging_peers_do_not_hold_up_a_fast_check() -> N
     assert all(r.error for r in results)
     assert took < 2.5
     assert quick.status == "up"
-    assert fast_took < 0.5
+    assert fast_took < 0.75  # well inside the 1.5 s the others wait

@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from careline.core.errors import CareLineError
 from careline.monitoring.configs import (
@@ -387,3 +389,67 @@ def test_heartbeat_next_expected_follows_period_or_cron_in_its_time_zone() -> No
     assert isinstance(nightly, HeartbeatConfig)
     # 02:00 in New York is 07:00 UTC in winter.
     assert nightly.next_expected(seen) == datetime(2026, 1, 8, 7, 0, tzinfo=UTC)
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=30),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+@given(
+    kind=st.sampled_from(sorted(CONFIG_SCHEMAS)),
+    raw=st.dictionaries(
+        st.sampled_from(
+            [
+                "url",
+                "method",
+                "headers",
+                "expect_status",
+                "regex",
+                "json_path",
+                "host",
+                "port",
+                "name",
+                "record_type",
+                "server",
+                "warn_days",
+                "dsn",
+                "query",
+                "message",
+                "called_ae",
+                "base_url",
+                "period_s",
+                "cron",
+                "tz",
+                "grace_s",
+                "other",
+            ]
+        ),
+        JSON_VALUES,
+        max_size=6,
+    ),
+)
+@settings(max_examples=300, deadline=None)
+def test_any_json_config_is_either_accepted_or_refused_naming_a_config_field(
+    kind: str, raw: dict[str, Any]
+) -> None:
+    """Whatever JSON arrives, parse_config answers with a config or a 422 naming config.<key>;
+    never another exception (which the API would turn into a 500)."""
+    refusal: CareLineError | None = None
+    try:
+        config = parse_config(kind, raw)
+    except CareLineError as error:
+        refusal = error
+    if refusal is None:
+        assert isinstance(config, CONFIG_SCHEMAS[kind])
+        assert isinstance(redacted(kind, config), dict)
+        return
+    assert refusal.status == 422
+    assert refusal.field is not None
+    key = refusal.field.removeprefix("config.")
+    assert refusal.field == "config" or key in {*raw, *CONFIG_SCHEMAS[kind].model_fields}
+    assert refusal.message

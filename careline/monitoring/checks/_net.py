@@ -32,8 +32,13 @@ logging.getLogger("httpx").setLevel(logging.WARNING)
 # Blocking libraries (PyMySQL, pynetdicom) run here rather than in asyncio's default pool,
 # which has only a handful of threads on a small server: 50 checks of a hanging PACS must not
 # queue behind each other. Each blocking call is given the check's timeout, so a thread is
-# held for at most about that long.
-_BLOCKING = concurrent.futures.ThreadPoolExecutor(max_workers=64, thread_name_prefix="check")
+# held for at most about that long. A check waiting for a free thread counts that wait
+# against its timeout, so more than this many stuck database or DICOM checks at once would
+# show as timeouts of the others of those kinds (never of http, tcp, dns, tls, hl7 or fhir).
+BLOCKING_THREADS = 128
+_BLOCKING = concurrent.futures.ThreadPoolExecutor(
+    max_workers=BLOCKING_THREADS, thread_name_prefix="check"
+)
 
 # A response body is read up to this many bytes; keyword, regex and JSON assertions see at
 # most this much, and a 50 MB answer costs no more memory than a 1 MB one.

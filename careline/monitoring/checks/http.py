@@ -81,7 +81,10 @@ def _assert_body(
 ) -> tuple[str, float | None]:
     """A sentence saying which body assertion failed ("" when all pass), and the JSON value."""
     if config.keyword is not None or config.regex is not None:
-        text = body.decode(response.encoding or "utf-8", errors="replace")
+        try:
+            text = body.decode(response.encoding or "utf-8", errors="replace")
+        except LookupError:  # a charset Python does not know
+            text = body.decode("utf-8", errors="replace")
         if config.keyword is not None and config.keyword not in text:
             return f"keyword {config.keyword!r} not found in the answer from {config.url}", None
         if config.regex is not None and re.search(config.regex, text) is None:
