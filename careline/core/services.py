@@ -16,7 +16,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
-from careline.core import audit
+from careline.core import audit, rows
 from careline.core.choices import CRITICAL_AREAS, ClinicalArea, Role, ServiceTier
 from careline.core.errors import Conflict, InvalidInput, NotFound
 from careline.core.models import ApiToken, ClinicalService, Department, Site, User
@@ -279,19 +279,18 @@ def authenticate_token(secret: str) -> User | None:
         return None
     now = timezone.now()
     touch_before = now - timedelta(seconds=TOKEN_TOUCH_SECONDS)
-    found = list(
-        User.objects.raw(
-            f"SELECT u.*, t.id AS token_id, "  # noqa: S608  (table names from the models)
-            f"(t.last_used_at IS NULL OR t.last_used_at < %s) AS token_stale "
-            f"FROM {ApiToken._meta.db_table} t JOIN {User._meta.db_table} u ON u.id = t.user_id "
-            f"WHERE t.digest = %s AND t.revoked_at IS NULL AND u.is_active",
-            [connection.ops.adapt_datetimefield_value(touch_before), token_digest(secret)],
-        )
+    found = rows.select(
+        User,
+        f"FROM {ApiToken._meta.db_table} k JOIN {User._meta.db_table} u ON u.id = k.user_id "
+        f"WHERE k.digest = %s AND k.revoked_at IS NULL AND u.is_active",
+        # The extra columns come first in the statement, so their parameter does too.
+        [connection.ops.adapt_datetimefield_value(touch_before), token_digest(secret)],
+        table_alias="u",
+        extra=["k.id", "(k.last_used_at IS NULL OR k.last_used_at < %s)"],
     )
     if not found:
         return None
-    user = found[0]
-    # token_stale and token_id are columns of the query above, not fields of the model.
-    if getattr(user, "token_stale"):  # noqa: B009
-        ApiToken.objects.filter(pk=getattr(user, "token_id")).update(last_used_at=now)  # noqa: B009
+    user, (token_id, stale) = found[0]
+    if stale:
+        ApiToken.objects.filter(pk=token_id).update(last_used_at=now)
     return user

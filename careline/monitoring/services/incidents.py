@@ -237,7 +237,11 @@ def _impact(monitor: Monitor) -> tuple[str, str, str]:
     if monitor.config_item_id is not None:
         impact = item_impact(monitor.config_item_id)
         if impact.departments:
-            return impact.care_effect, impact.scope, f"\n\nClinical impact (CMDB): {impact.explanation}"
+            return (
+                impact.care_effect,
+                impact.scope,
+                f"\n\nClinical impact (CMDB): {impact.explanation}",
+            )
     return monitor.care_effect, monitor.scope, ""
 
 

@@ -7,6 +7,7 @@ import re
 from django.db import connection
 from django.db.models import Count, Q
 
+from careline.core import rows
 from careline.core.cached import cached
 from careline.core.models import User
 from careline.servicedesk.choices import AssignmentStrategy, Kind
@@ -95,11 +96,11 @@ def _next_in_turn(queue: Queue) -> User | None:
     if row is None or row[0] is None:
         return None
     # The pointer stays put when nobody is on shift: check the one it names still qualifies.
-    chosen = list(
-        User.objects.raw(
-            f"SELECT u.* FROM {u} u JOIN {m} m ON m.user_id = u.id "  # noqa: S608
-            f"WHERE u.id = %s AND m.queue_id = %s AND m.on_shift AND u.is_active",
-            [row[0], queue.pk],
-        )
+    chosen = rows.select(
+        User,
+        f"FROM {u} u JOIN {m} m ON m.user_id = u.id "
+        f"WHERE u.id = %s AND m.queue_id = %s AND m.on_shift AND u.is_active",
+        [row[0], queue.pk],
+        table_alias="u",
     )
-    return chosen[0] if chosen else None
+    return chosen[0][0] if chosen else None

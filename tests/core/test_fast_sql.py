@@ -1,4 +1,5 @@
-"""The compiled-once INSERTs store exactly what a save stores, on both databases."""
+"""The hot paths' hand-written SQL: compiled-once INSERTs store exactly what a save stores,
+and rows.select gives back exactly what the ORM gives, on both databases."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
-from careline.core import inserts
+from careline.core import inserts, rows
 from careline.core.models import AuditEvent
 from careline.oncall.models import Notification
 
@@ -86,3 +87,28 @@ def test_insert_ignoring_conflicts_skips_rows_already_held() -> None:
         "new": "ward@example.org",
         "third": "ward@example.org",
     }
+
+
+def test_select_gives_what_the_orm_gives_with_extra_columns() -> None:
+    quick = _notification("selected")
+    quick.sent_at = timezone.now()
+    inserts.insert_one(quick)
+    [(found, extra)] = rows.select(
+        Notification,
+        "FROM oncall_notification n WHERE n.idempotency_key = %s",
+        ["selected"],
+        table_alias="n",
+        extra=["n.attempts + 1"],
+    )
+    assert extra == (1,)
+    by_orm = Notification.objects.get(pk=quick.pk)
+    assert model_to_dict(found) == model_to_dict(by_orm)
+    assert found.sent_at is not None
+    assert found.sent_at.tzinfo is not None  # aware, as the ORM gives it on both databases
+    assert found.headers == {"Message-ID": "<selected@careline.example>"}
+    assert (
+        rows.select(
+            Notification, "FROM oncall_notification n WHERE n.id = %s", [-1], table_alias="n"
+        )
+        == []
+    )
