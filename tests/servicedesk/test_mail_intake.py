@@ -24,12 +24,14 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
+from django.utils import timezone
 
 from careline.core import audit, services
 from careline.core.models import AuditEvent
@@ -277,6 +279,46 @@ def test_a_reply_to_a_closed_ticket_opens_a_new_one_saying_so(mailbox: Hospital)
     assert new.description == (
         f"It is back.\n\nSent as a reply to {old.number}, which is closed: opened as a new ticket."
     )
+
+
+def _resolved(ticket: Ticket, days_ago: int) -> None:
+    Ticket.objects.filter(pk=ticket.pk).update(
+        status="resolved", resolved_at=timezone.now() - timedelta(days=days_ago)
+    )
+
+
+def test_the_requester_s_reply_to_a_resolution_reopens_the_ticket(mailbox: Hospital) -> None:
+    ticket = create_ticket(mailbox.nurse, draft())
+    _resolved(ticket, days_ago=2)
+    outcome = deliver(mail("maria@northgate.example", f"Re: [{ticket.number}]", "Still broken."))
+    assert (outcome.action, outcome.reason) == ("commented", "reopened")
+    assert outcome.reply == f"250 2.0.0 reply added to {ticket.number}, which is open again"
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.reopened_count) == ("in_progress", 1)
+    assert ticket.comments.get().body == "Still broken."
+
+
+def test_someone_else_s_reply_to_a_resolution_is_only_a_comment(mailbox: Hospital) -> None:
+    ticket = create_ticket(mailbox.nurse, draft())
+    _resolved(ticket, days_ago=1)
+    outcome = deliver(mail("priya@northgate.example", f"Re: [{ticket.number}]", "Glad it works."))
+    assert (outcome.action, outcome.reason) == ("commented", "reply")
+    ticket.refresh_from_db()
+    assert ticket.status == "resolved"
+
+
+def test_a_reply_to_a_long_resolved_ticket_opens_a_new_one(mailbox: Hospital) -> None:
+    old = create_ticket(mailbox.nurse, draft())
+    _resolved(old, days_ago=8)
+    outcome = deliver(mail("maria@northgate.example", f"Re: [{old.number}]", "Broken again."))
+    assert outcome.action == "created"
+    assert Ticket.objects.get(number=outcome.ticket).description == (
+        f"Broken again.\n\nSent as a reply to {old.number}, which was resolved more than 7 "
+        "days ago: opened as a new ticket."
+    )
+    old.refresh_from_db()
+    assert old.status == "resolved"
+    assert not old.comments.exists()
 
 
 def test_a_reply_with_a_file_keeps_it_on_the_comment(mailbox: Hospital) -> None:

@@ -17,6 +17,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import IntegrityError
 
 from careline.core import requestctx
@@ -217,7 +218,9 @@ class ReplyTarget:
 
     number: str = ""
     ticket: Ticket | None = None
-    problem: str = ""  # "", "does not exist", "is not visible to the sender", "is closed"
+    # "", "does not exist", "is not visible to the sender", "is closed", "was resolved more
+    # than N days ago"
+    problem: str = ""
 
     @property
     def note(self) -> str:
@@ -241,6 +244,10 @@ def reply_target(user: User, mail: ParsedMail) -> ReplyTarget:
         return ReplyTarget(number, problem="is not visible to the sender")
     if ticket.status == Status.CLOSED:
         return ReplyTarget(number, problem="is closed")
+    if ticket.status == Status.RESOLVED and lifecycle.past_reopening(ticket):
+        return ReplyTarget(
+            number, problem=f"was resolved more than {settings.REOPEN_DAYS} days ago"
+        )
     return ReplyTarget(number, ticket)
 
 
@@ -256,6 +263,9 @@ def _reply(user: User, ticket: Ticket, mail: ParsedMail) -> Outcome:
         text = "Sent by email: " + ", ".join(f.filename for f in kept)
     if not text and not footer:
         return _refused("550 5.6.0 the reply has no text", "empty")
+    # The requester answering a resolution ("still broken") reopens it, as the portal's
+    # "No, still broken" does; anyone else's reply is a comment on it.
+    reopen = ticket.status == Status.RESOLVED and ticket.requester_id == user.pk
     with attachments_service.files_in_transaction() as stored:
         comment = lifecycle.add_comment(
             user,
@@ -267,6 +277,15 @@ def _reply(user: User, ticket: Ticket, mail: ParsedMail) -> Outcome:
         )
         for file in kept:
             _store_attachment(user, ticket, comment, file, stored)
+        if reopen:
+            lifecycle.change_status(user, ticket.pk, Status.IN_PROGRESS)
+    if reopen:
+        return Outcome(
+            f"250 2.0.0 reply added to {ticket.number}, which is open again",
+            "commented",
+            "reopened",
+            ticket.number,
+        )
     return Outcome(f"250 2.0.0 reply added to {ticket.number}", "commented", "reply", ticket.number)
 
 
@@ -274,9 +293,10 @@ def _open(user: User, mail: ParsedMail, target: ReplyTarget) -> Outcome:
     if user.department is None:
         return _refused("550 5.7.1 no department on your account; use the portal", "no-department")
     notes = []
-    if target.problem == "is closed":
+    # The sender may see the old ticket: say why this one is new.
+    if target.problem.startswith(("is closed", "was resolved")):
         notes.append(
-            f"Sent as a reply to {target.number}, which is closed: opened as a new ticket."
+            f"Sent as a reply to {target.number}, which {target.problem}: opened as a new ticket."
         )
     footer = "\n".join(filter(None, [*notes, _attachment_footer(mail.attachments)]))
     draft = TicketDraft(

@@ -59,6 +59,13 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 REQUESTER_TRANSITIONS = {(Status.RESOLVED, Status.CLOSED), (Status.RESOLVED, Status.IN_PROGRESS)}
 
 
+def past_reopening(ticket: Ticket) -> bool:
+    """Resolved longer ago than a ticket may be reopened (CARELINE_REOPEN_DAYS)."""
+    return ticket.resolved_at is not None and (
+        timezone.now() - ticket.resolved_at > timedelta(days=settings.REOPEN_DAYS)
+    )
+
+
 def _check_transition(ticket: Ticket, target: str) -> None:
     if target == ticket.status:
         raise Conflict(f"ticket {ticket.number} is already {target}", field="status")
@@ -70,17 +77,11 @@ def _check_transition(ticket: Ticket, target: str) -> None:
             f"ticket {ticket.number} cannot go from {ticket.status} to {target} (allowed: {allowed})",
             field="status",
         )
-    if (
-        ticket.status == Status.RESOLVED
-        and target == Status.IN_PROGRESS
-        and ticket.resolved_at is not None
-    ):
-        limit = timedelta(days=settings.REOPEN_DAYS)
-        if timezone.now() - ticket.resolved_at > limit:
-            raise Conflict(
-                f"ticket {ticket.number} was resolved more than {settings.REOPEN_DAYS} days ago; open a new ticket",
-                field="status",
-            )
+    if ticket.status == Status.RESOLVED and target == Status.IN_PROGRESS and past_reopening(ticket):
+        raise Conflict(
+            f"ticket {ticket.number} was resolved more than {settings.REOPEN_DAYS} days ago; open a new ticket",
+            field="status",
+        )
 
 
 def _check_resolution(ticket: Ticket, code: str, notes: str) -> None:
