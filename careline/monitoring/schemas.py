@@ -24,7 +24,9 @@ class MonitorIn(Schema):
         ..., description="the kind's settings; see the per-kind schemas of this request body"
     )
     interval_s: int = Field(60, description="seconds between checks, 10 to 86400")
-    timeout_s: float = Field(10.0, description="seconds a check may take")
+    timeout_s: float | None = Field(
+        None, description="seconds a check may take; 10, or less for short intervals"
+    )
     retries: int = Field(2, description="consecutive failures before the monitor is down")
     recover_after: int = Field(1, description="consecutive successes before it is up again")
     service: str | None = Field(None, max_length=32, description="clinical service code")

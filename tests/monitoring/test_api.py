@@ -191,3 +191,14 @@ def test_listing_monitors_costs_the_same_few_queries_for_many(
         listed = api.get("/monitors", limit=50)
     assert listed.json()["count"] == 12
     assert listed.json()["items"][5]["depends_on"] == [first]
+
+
+def test_timeout_defaults_inside_a_short_interval(api_as: Any, hospital: Hospital) -> None:
+    api = api_as(hospital.engineer)
+    short = api.post("/monitors", body(interval_s=10)).json()
+    assert short["timeout_s"] == 8.0
+    usual = api.post("/monitors", body(name="usual", interval_s=300)).json()
+    assert usual["timeout_s"] == 10.0
+    too_long = api.post("/monitors", body(name="slow", interval_s=10, timeout_s=12))
+    assert too_long.status_code == 422
+    assert too_long.json()["field"] == "timeout_s"

@@ -241,9 +241,12 @@ def _apply(monitor: Monitor, data: dict[str, Any]) -> None:
     if "interval_s" in data:
         _in_range(data["interval_s"], MIN_INTERVAL_S, MAX_INTERVAL_S, "interval_s")
         monitor.interval_s = int(data["interval_s"])
-    if "timeout_s" in data:
+    if data.get("timeout_s") is not None:
         _in_range(data["timeout_s"], 0.5, 120, "timeout_s")
         monitor.timeout_s = float(data["timeout_s"])
+    elif "interval_s" in data and monitor.pk is None:
+        # Unsaid: 10 s, but always well inside the interval.
+        monitor.timeout_s = min(10.0, round(monitor.interval_s * 0.8, 1))
     if "retries" in data:
         _in_range(data["retries"], 1, 20, "retries")
         monitor.retries = int(data["retries"])
