@@ -5,7 +5,7 @@ import dataclasses
 from typing import Any
 
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import Field, File, Query, Router, Schema, Status, UploadedFile
 from ninja.pagination import paginate
@@ -47,7 +47,7 @@ from careline.cmdb.schemas import (
 )
 from careline.cmdb.services import csvio, items, vendors, vulns
 from careline.core.callers import signed_in
-from careline.core.errors import InvalidInput
+from careline.core.errors import InvalidInput, NotFound
 from careline.core.permissions import Perm, require
 
 router = Router(tags=["cmdb"])
@@ -304,6 +304,12 @@ def add_contact(request: HttpRequest, vendor_id: int, payload: ContactIn) -> Sta
     return Status(201, vendors.add_contact(signed_in(request), vendor_id, payload.dict()))
 
 
+@router.delete("/cmdb/vendors/{vendor_id}", response={204: None})
+def delete_vendor(request: HttpRequest, vendor_id: int) -> Status[None]:
+    vendors.delete_vendor_record(signed_in(request), "vendor", vendor_id)
+    return Status(204, None)
+
+
 @router.get("/cmdb/contracts", response=list[ContractOut])
 @paginate
 def list_contracts(request: HttpRequest, vendor: int | None = None) -> QuerySet[Contract]:
@@ -322,13 +328,19 @@ def get_contract(request: HttpRequest, contract_id: int) -> Contract:
     _viewer(request)
     contract = Contract.objects.filter(pk=contract_id).first()
     if contract is None:
-        raise InvalidInput(f"no contract has id {contract_id}", field="id")
+        raise NotFound(f"no contract has id {contract_id}", field="id")
     return contract
 
 
 @router.patch("/cmdb/contracts/{contract_id}", response=ContractOut)
 def update_contract(request: HttpRequest, contract_id: int, payload: ContractIn) -> Contract:
     return vendors.save_contract(signed_in(request), _given(payload), contract_id)
+
+
+@router.delete("/cmdb/contracts/{contract_id}", response={204: None})
+def delete_contract(request: HttpRequest, contract_id: int) -> Status[None]:
+    vendors.delete_vendor_record(signed_in(request), "contract", contract_id)
+    return Status(204, None)
 
 
 @router.get("/cmdb/baas", response=list[BaaOut], summary="Business Associate Agreements")
@@ -347,6 +359,20 @@ def create_baa(request: HttpRequest, payload: BaaIn) -> Status[Baa]:
 @router.patch("/cmdb/baas/{baa_id}", response=BaaOut)
 def update_baa(request: HttpRequest, baa_id: int, payload: BaaIn) -> Baa:
     return vendors.save_baa(signed_in(request), _given(payload), baa_id)
+
+
+@router.delete("/cmdb/baas/{baa_id}", response={204: None})
+def delete_baa(request: HttpRequest, baa_id: int) -> Status[None]:
+    vendors.delete_vendor_record(signed_in(request), "baa", baa_id)
+    return Status(204, None)
+
+
+@router.get("/cmdb/export", summary="Every item as the CSV file `careline cmdb import` reads")
+def export_items(request: HttpRequest) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="cmdb.csv"'
+    csvio.export_items(signed_in(request), response)
+    return response
 
 
 @router.put(

@@ -175,7 +175,7 @@ def _explain(
     }[scope]
     return (
         f"{item} failing affects {names}{more}; care is {effect} because "
-        f"{example.name} ({area}{', a critical area' if example.critical else ''}) {why}; "
+        f"{example.name} ({'a critical area' if example.critical else area.lower()}) {why}; "
         f"scope {scope}: {where}."
     )
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
@@ -158,3 +159,21 @@ def test_the_command_line_imports_exports_and_reports_every_error(
     exported = tmp_path / "out.csv"
     call_command("cmdb", "export", str(exported))
     assert len(exported.read_text().splitlines()) == 4
+
+
+def test_the_api_exports_the_same_csv_and_imports_an_upload(cmdb: Cmdb, api_as: Any) -> None:
+    api = api_as(cmdb.hospital.engineer)
+    answer = api.get("/cmdb/export")
+    assert answer.status_code == 200
+    assert answer["Content-Type"].startswith("text/csv")
+    assert answer.content.decode().splitlines()[0] == ",".join(csvio.COLUMNS)
+    upload = SimpleUploadedFile(
+        "items.csv", b"name,item_type\nNEW-9,printer\n", content_type="text/csv"
+    )
+    imported = api.client.post("/api/v1/cmdb/import", {"file": upload}, headers=api.headers)
+    assert imported.status_code == 200, imported.content
+    assert imported.json()["created"] == 1
+    bad = SimpleUploadedFile("items.csv", b"name,colour\nX,red\n", content_type="text/csv")
+    refused = api.client.post("/api/v1/cmdb/import", {"file": bad}, headers=api.headers)
+    assert refused.status_code == 422
+    assert "line 1, column 'colour': unknown column" in refused.json()["detail"]

@@ -268,3 +268,23 @@ def test_risk_acceptance_is_approved_time_limited_and_only_for_constrained_items
         409,
         "support_status",
     )
+
+
+def test_lists_take_a_fixed_number_of_queries_however_many_rows(
+    cmdb: Cmdb, api_as: Any, django_assert_max_num_queries: Any
+) -> None:
+    api = api_as(cmdb.hospital.agent)
+    vendor = api_as(cmdb.hospital.manager).post("/cmdb/vendors", {"name": "V"}).json()
+    for n in range(3):
+        api_as(cmdb.hospital.manager).post(
+            f"/cmdb/vendors/{vendor['id']}/contacts", {"name": f"C{n}"}
+        )
+    # Token lookup, then the count and the page (plus the vendors' contacts).
+    with django_assert_max_num_queries(6):
+        assert api.get("/cmdb/items", limit=500).json()["count"] == 9
+    with django_assert_max_num_queries(6):
+        assert api.get("/cmdb/relationships").json()["count"] == 5
+    with django_assert_max_num_queries(6):
+        assert len(api.get("/cmdb/vendors").json()["items"][0]["contacts"]) == 3
+    with django_assert_max_num_queries(8):
+        assert api.get(f"/cmdb/items/{cmdb.esx1.pk}/impact").status_code == 200

@@ -172,3 +172,32 @@ def test_reminders_go_once_per_threshold_to_the_it_managers_even_after_a_restart
 
 def test_the_reminder_loop_is_registered_with_the_engine(db: None) -> None:
     assert "cmdb-expiry-reminders" in [spec.name for spec in REGISTRY]
+
+
+def test_a_vendor_with_contracts_is_kept_until_they_are_deleted(
+    hospital: Hospital, api_as: Any
+) -> None:
+    api = api_as(hospital.manager)
+    vendor = vendors.save_vendor(None, {"name": "NetCore Networks"})
+    contract = vendors.save_contract(
+        None,
+        {
+            "vendor": vendor.pk,
+            "reference": "NCN-1",
+            "starts_on": "2026-01-01",
+            "ends_on": "2026-12-31",
+        },
+    )
+    kept = api.client.delete(f"/api/v1/cmdb/vendors/{vendor.pk}", headers=api.headers)
+    assert kept.status_code == 409
+    assert "still referred to" in kept.json()["detail"]
+    assert (
+        api.client.delete(f"/api/v1/cmdb/contracts/{contract.pk}", headers=api.headers).status_code
+        == 204
+    )
+    assert (
+        api.client.delete(f"/api/v1/cmdb/vendors/{vendor.pk}", headers=api.headers).status_code
+        == 204
+    )
+    assert not Vendor.objects.exists()
+    assert api.client.delete("/api/v1/cmdb/baas/999", headers=api.headers).status_code == 404

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Model, ProtectedError, Q
 from django.utils import timezone
 
 from careline.cmdb.choices import BaaStatus, BudgetScope
@@ -304,3 +304,30 @@ def set_budget(
             after={"amount": str(value)},
         )
     return budget
+
+
+def delete_vendor_record(actor: User, kind: str, record_id: int) -> None:
+    """Delete a vendor, contract or BAA. A vendor still named by items, contracts, BAAs or
+    tickets is kept (409): remove those first, so no history points at nothing."""
+    require(actor, Perm.CMDB_MANAGE)
+    models: dict[str, type[Model]] = {"vendor": Vendor, "contract": Contract, "baa": Baa}
+    with transaction.atomic():
+        record = models[kind]._default_manager.filter(pk=record_id).first()
+        if record is None:
+            raise NotFound(f"no {kind} has id {record_id}", field="id")
+        summary = f"{kind.capitalize()} {record} deleted"
+        try:
+            with transaction.atomic():
+                record.delete()
+        except ProtectedError:
+            raise Conflict(
+                f"{record} is still referred to by items, contracts, BAAs or tickets",
+                field="id",
+            ) from None
+        audit.record(
+            f"{kind}.delete",
+            actor=actor,
+            object_type=f"cmdb.{kind}",
+            object_id=str(record_id),
+            summary=summary,
+        )
