@@ -11,10 +11,13 @@ checks'. Cases:
 
 - tcp: connect and close;
 - http: GET of a URL with a keyword assertion (every check opens its own connection);
-- http, server closes: the same with `Connection: close` sent and honoured by the server.
+- http, server closes: the same with `Connection: close` sent and honoured by the server;
+- sustained: half tcp, half http checks started at a fixed rate (default 1,000/s for 10 s),
+  as the engine starts due checks; reports how late checks started (start lag) and whether
+  the completed rate kept up with the offered one.
 
     .venv/bin/python bench/bench_checks.py            # 20,000 checks per case, concurrency 200
-    CARELINE_BENCH_CHECKS=3000 .venv/bin/python bench/bench_checks.py
+    CARELINE_BENCH_CHECKS=3000 CARELINE_BENCH_CHECK_SECONDS=5 .venv/bin/python bench/bench_checks.py
 """
 
 from __future__ import annotations
@@ -40,6 +43,8 @@ from careline.monitoring import checks  # noqa: E402
 from careline.monitoring.configs import parse_config  # noqa: E402
 
 CHECKS = int(os.environ.get("CARELINE_BENCH_CHECKS", "20000"))
+RATE = int(os.environ.get("CARELINE_BENCH_CHECK_RATE", "1000"))
+SECONDS = int(os.environ.get("CARELINE_BENCH_CHECK_SECONDS", "10"))
 CONCURRENCY = int(os.environ.get("CARELINE_BENCH_CHECK_CONCURRENCY", "200"))
 TIMEOUT_S = 10.0
 
@@ -122,6 +127,63 @@ async def _drive(kind: str, raw: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+async def _sustain(tcp_raw: dict[str, Any], http_raw: dict[str, Any]) -> dict[str, Any]:
+    """Start RATE checks a second for SECONDS, alternating tcp and http, at most CONCURRENCY at
+    once as the engine bounds them: does one process keep up with the offered rate?"""
+    loop = asyncio.get_running_loop()
+    kinds = [("tcp", parse_config("tcp", tcp_raw)), ("http", parse_config("http", http_raw))]
+    total = RATE * SECONDS
+    lags: list[float] = []
+    latencies: list[float] = []
+    failures: list[str] = []
+    tasks: set[asyncio.Task[None]] = set()
+    gate = asyncio.Semaphore(CONCURRENCY)
+
+    async def one(kind: str, config: Any) -> None:
+        async with gate:
+            result = await checks.run_check(kind, config, TIMEOUT_S)
+        latencies.append(result.latency_ms)
+        if result.status != "up":
+            failures.append(result.error)
+
+    cpu = time.process_time()
+    start = loop.time()
+    for i in range(total):
+        due = start + i / RATE
+        delay = due - loop.time()
+        if delay > 0.001:
+            await asyncio.sleep(delay)
+        await gate.acquire()  # a check starts when a slot is free, as in the engine
+        gate.release()
+        lags.append((loop.time() - due) * 1000)
+        kind, config = kinds[i % 2]
+        task = asyncio.create_task(one(kind, config))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+    await asyncio.gather(*tasks)
+    wall = loop.time() - start
+    cpu = time.process_time() - cpu
+    await checks.close()
+    lag_cuts = statistics.quantiles(lags, n=100)
+    cuts = statistics.quantiles(latencies, n=100)
+    return {
+        "case": f"sustained {RATE}/s, tcp+http",
+        "checks": total,
+        "concurrency": CONCURRENCY,
+        "failed": len(failures),
+        "per_s": total / wall,
+        "cpu_ms_per_check": cpu * 1000 / total,
+        "checks_per_cpu_s": total / cpu if cpu else None,
+        "p50_ms": cuts[49],
+        "p90_ms": cuts[89],
+        "p99_ms": cuts[98],
+        "max_ms": max(latencies),
+        "start_lag_p50_ms": lag_cuts[49],
+        "start_lag_p99_ms": lag_cuts[98],
+        "first_error": failures[0] if failures else "",
+    }
+
+
 def main() -> None:
     if len(sys.argv) == 4 and sys.argv[1] == "--serve":
         asyncio.run(_serve(int(sys.argv[2]), int(sys.argv[3])))
@@ -146,6 +208,7 @@ def main() -> None:
             ),
         ]
         rows = [{"case": name, **asyncio.run(_drive(kind, raw))} for name, kind, raw in cases]
+        rows.append(asyncio.run(_sustain(cases[0][2], cases[1][2])))
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -164,6 +227,8 @@ def main() -> None:
             "p90_ms",
             "p99_ms",
             "max_ms",
+            "start_lag_p50_ms",
+            "start_lag_p99_ms",
             "first_error",
         ],
     )

@@ -62,3 +62,9 @@ def test_refused_hanging_and_garbage_peers_are_down() -> None:
     assert nonsense.error == (
         f"association with PACS@127.0.0.1:{garbage.port} aborted: the peer closed it or did not speak DICOM"
     )
+
+
+def test_unknown_host_name_is_down_naming_it() -> None:
+    result = check("dicom", {"host": "pacs.invalid", "port": 104, "called_ae": "PACS"})
+    assert result.status == "down"
+    assert result.error.startswith("host name of pacs.invalid:104 not found")

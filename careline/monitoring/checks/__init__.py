@@ -9,7 +9,8 @@ the remaining time passed to the library so the thread ends soon after the check
 
 Each kind lives in its own module exposing `async def check(config, timeout_s) -> CheckResult`.
 `close()` releases the shared HTTP connection pools of the running event loop; the engine
-calls it when it stops.
+calls it when it stops. `trust_ca_file(path)` adds a CA (the hospital's internal CA) to the
+operating system's trust store for http, tls and fhir checks.
 """
 
 from __future__ import annotations
@@ -33,11 +34,20 @@ from careline.monitoring.checks import (
     tcp,
     tls,
 )
-from careline.monitoring.checks._net import close_clients, describe
+from careline.monitoring.checks._net import close_clients, describe, trust_ca_file
 from careline.monitoring.checks.result import DEGRADED, DOWN, UP, CheckResult, elapsed_ms
 from careline.monitoring.configs import CONFIG_SCHEMAS
 
-__all__ = ["DEGRADED", "DOWN", "POLLED_KINDS", "UP", "CheckResult", "close", "run_check"]
+__all__ = [
+    "DEGRADED",
+    "DOWN",
+    "POLLED_KINDS",
+    "UP",
+    "CheckResult",
+    "close",
+    "run_check",
+    "trust_ca_file",
+]
 
 log = logging.getLogger("careline.monitoring.checks")
 

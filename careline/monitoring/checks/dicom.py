@@ -38,12 +38,15 @@ def _echo(config: DicomConfig, timeout_s: float) -> CheckResult:
     ae.dimse_timeout = timeout_s
     ae.network_timeout = timeout_s
     opened: list[bool] = []
-    assoc = ae.associate(
-        config.host,
-        config.port,
-        ae_title=config.called_ae,
-        evt_handlers=[(evt.EVT_CONN_OPEN, lambda event: opened.append(True))],
-    )
+    try:
+        assoc = ae.associate(
+            config.host,
+            config.port,
+            ae_title=config.called_ae,
+            evt_handlers=[(evt.EVT_CONN_OPEN, lambda event: opened.append(True))],
+        )
+    except OSError as exc:  # the host name does not resolve
+        return CheckResult(DOWN, elapsed_ms(started), describe(exc, f"{config.host}:{config.port}"))
     if assoc.is_rejected:
         primitive = assoc.acceptor.primitive
         if primitive is None:
