@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from django.contrib.auth.decorators import login_not_required
 from django.db import DatabaseError, connection
@@ -29,6 +29,10 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok", "version": __version__})
 
 
+# Apps add what readiness should report about them (in AppConfig.ready).
+READINESS: dict[str, Callable[[], object]] = {}
+
+
 @login_not_required
 @never_cache
 @require_GET
@@ -44,7 +48,12 @@ def readyz(request: HttpRequest) -> JsonResponse:
         )
     engine = engine_status()
     return JsonResponse(
-        {"status": "ok", "database": connection.vendor, "engine": engine.as_dict()},
+        {
+            "status": "ok",
+            "database": connection.vendor,
+            "engine": engine.as_dict(),
+            **{name: report() for name, report in READINESS.items()},
+        },
     )
 
 

@@ -38,6 +38,23 @@ def unregister(provider: Provider) -> None:
         _providers.remove(provider)
 
 
+# Told which suggestion urls the requester had on screen when they filed a ticket anyway.
+ShownRecorder = Callable[[int, list[str]], None]
+_shown_recorders: list[ShownRecorder] = []
+
+
+def register_shown(recorder: ShownRecorder) -> None:
+    if recorder not in _shown_recorders:
+        _shown_recorders.append(recorder)
+
+
+def record_shown(ticket_id: int, urls: list[str]) -> None:
+    """The ticket `ticket_id` was filed with these suggestions on screen."""
+    urls = list(dict.fromkeys(urls))[: MAX_SUGGESTIONS * 2]
+    for recorder in _shown_recorders:
+        recorder(ticket_id, urls)
+
+
 def suggest(text: str, service_code: str | None) -> list[Suggestion]:
     """Articles that may answer `text` (about the service `service_code`, when known)."""
     text = " ".join(text.split())

@@ -71,6 +71,7 @@ def report(request: HttpRequest) -> HttpResponse:
             except CareLineError as exc:
                 form.add_domain_error(exc)
             else:
+                suggestions.record_shown(ticket.pk, request.POST.getlist("shown"))
                 messages.success(request, f"Thank you. Your ticket {ticket.number} is with IT.")
                 return redirect("servicedesk:ticket", ticket_id=ticket.pk)
         form.describe_errors()

