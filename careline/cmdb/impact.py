@@ -166,10 +166,10 @@ def _explain(
     )
     why = {
         BLOCKED: "relies on it as essential",
-        DEGRADED: "works on with a downtime procedure",
+        DEGRADED: "can work on with a workaround",
     }[effect]
     where = {
-        "enterprise": "departments at more than one site",
+        "enterprise": f"{len(hurt)} departments at {len({d.site for d in hurt})} sites",
         "site": f"{len(hurt)} departments of one site",
         "department": "one department",
     }[scope]

@@ -11,6 +11,11 @@ from careline.servicedesk.services import impact, tickets
 router = Router(tags=["tickets"])
 
 
+class TicketCmdbOut(TicketOut):
+    config_item: int | None = Field(None, alias="config_item_id", description="the failed item")
+    vendor: int | None = Field(None, alias="vendor_id", description="the vendor it waits on")
+
+
 class ConfigItemIn(Schema):
     item: int | None = Field(description="id of the failed configuration item; null clears it")
     version: int | None = Field(None, description="the ticket version you read")
@@ -23,7 +28,7 @@ class VendorHandOffIn(Schema):
 
 @router.post(
     "/tickets/{ticket_id}/config-item",
-    response=TicketOut,
+    response=TicketCmdbOut,
     summary="Name the failed item; the priority follows its clinical impact",
 )
 def set_config_item(request: HttpRequest, ticket_id: int, payload: ConfigItemIn) -> Ticket:
@@ -34,7 +39,7 @@ def set_config_item(request: HttpRequest, ticket_id: int, payload: ConfigItemIn)
 
 @router.post(
     "/tickets/{ticket_id}/vendor",
-    response=TicketOut,
+    response=TicketCmdbOut,
     summary="Hand the ticket to a vendor (refused for PHI without an active BAA)",
 )
 def hand_to_vendor(request: HttpRequest, ticket_id: int, payload: VendorHandOffIn) -> Ticket:
