@@ -288,3 +288,24 @@ def test_lists_take_a_fixed_number_of_queries_however_many_rows(
         assert len(api.get("/cmdb/vendors").json()["items"][0]["contacts"]) == 3
     with django_assert_max_num_queries(8):
         assert api.get(f"/cmdb/items/{cmdb.esx1.pk}/impact").status_code == 200
+
+
+def test_the_openapi_document_publishes_the_cmdb_and_its_bodies(
+    hospital: Hospital, api_as: Any
+) -> None:
+    document = api_as(hospital.agent).get("/openapi.json")
+    assert document.status_code == 200
+    spec = document.json()
+    for path in (
+        "/api/v1/cmdb/items",
+        "/api/v1/cmdb/items/{item_id}/impact",
+        "/api/v1/cmdb/relationships",
+        "/api/v1/cmdb/vendors",
+        "/api/v1/cmdb/contracts",
+        "/api/v1/cmdb/baas",
+        "/api/v1/tickets/{ticket_id}/config-item",
+        "/api/v1/tickets/{ticket_id}/vendor",
+    ):
+        assert path in spec["paths"], path
+    item_type = spec["components"]["schemas"]["ItemType"]["enum"]
+    assert "medical_device" in item_type
