@@ -138,6 +138,25 @@ def test_http_method_and_headers_are_sent(ehr: peers.HttpPeer) -> None:
     )
 
 
+def test_cookies_set_by_a_target_are_not_sent_on_later_checks() -> None:
+    seen: list[str] = []
+
+    async def login(request: peers.Request) -> peers.Response:
+        seen.append(request.headers.get("cookie", ""))
+        return peers.Response(200, b"ok", headers={"Set-Cookie": "session=abc; Path=/"})
+
+    server = peers.start_http({"/": login})
+    config = parse_config("http", {"url": server.base + "/"})
+
+    async def twice() -> None:
+        await checks.run_check("http", config, 2)
+        await checks.run_check("http", config, 2)
+        await checks.close()
+
+    asyncio.run(twice())
+    assert seen == ["", ""]
+
+
 def test_http_timeout_is_respected_within_half_a_second() -> None:
     hanging = peers.start_hanging()
     started = time.monotonic()

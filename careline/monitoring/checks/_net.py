@@ -12,6 +12,7 @@ import ssl
 import sys
 import weakref
 from collections.abc import Callable
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any, TypeVar
 
 import httpx
@@ -103,6 +104,8 @@ def http_client(verify: bool) -> httpx.AsyncClient:
             limits=httpx.Limits(max_connections=None, max_keepalive_connections=0),
             follow_redirects=False,
             trust_env=False,
+            # Each check stands alone: no cookie set by one target is sent on a later check.
+            cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
             headers={"User-Agent": "CareLine-monitor/1"},
         )
         per_loop[verify] = client
