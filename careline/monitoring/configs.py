@@ -8,7 +8,10 @@ wrong. `redacted(kind, config)` is the config as the API shows it: credentials (
 Notes on a few keys:
 
 - `http.expect_status` is one status code (`200`) or a list of accepted codes
-  (`[200, 204, 301]`); the default is 200.
+  (`[200, 204, 301]`); the default is 200. Redirects are not followed: a 301 or 302 is the
+  answer that is checked, so a health URL that starts redirecting to a sign-in page is noticed.
+- `http` bodies are read up to 1 MB; `keyword` and `regex` search that much, and a JSON
+  assertion on a longer body fails.
 - `http.json_path` is a small dotted path with list indexes, read from the start of the
   JSON document: `status`, `checks.database.ok`, `items[0].state`, `data.nodes[2].disk.used`.
   A leading `$.` is accepted and ignored. Keys containing `.` or `[` cannot be addressed.
