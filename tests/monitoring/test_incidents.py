@@ -132,3 +132,19 @@ def test_window_api_refuses_bad_rules(api_as: Any, hospital: Any) -> None:
     )
     assert ok.status_code == 201, ok.json()
     assert ok.json()["services"] == ["EHR"]
+
+
+def test_a_suppressed_childs_recovery_is_reported_on_its_parents_incident(
+    make_monitor: Any,
+) -> None:
+    parent = make_monitor("EHR database", "tcp", {"host": "127.0.0.1", "port": 9})
+    child = make_monitor("EHR web", "tcp", {"host": "127.0.0.1", "port": 9}, depends_on=[parent.pk])
+    now = timezone.now()
+    parent.status = "down"
+    parent.save(update_fields=["status"])
+    assert incidents.on_down(parent.pk, "refused", [], now) == "opened"
+    assert incidents.on_down(child.pk, "refused", [], now) == "suppressed"
+    assert incidents.on_recovered(child.pk, now) == "reported"
+    ticket = MonitorIncident.objects.get(monitor=parent).ticket
+    notes = [c.body for c in Comment.objects.filter(ticket=ticket, public=False)]
+    assert notes == ["EHR web, which depends on EHR database, is working again."]

@@ -279,5 +279,27 @@ def on_down(monitor_id: int, error: str, failing_parents: list[int], now: dateti
 
 
 def on_recovered(monitor_id: int, now: datetime) -> str:
+    """Resolve the monitor's incident. A monitor that had none because a parent explained
+    its failure has its recovery reported on that parent's incident instead."""
     monitor = Monitor.objects.get(pk=monitor_id)
-    return clear_problem(IncidentSource.MONITOR, monitor=monitor, what=monitor.name, now=now)
+    done = clear_problem(IncidentSource.MONITOR, monitor=monitor, what=monitor.name, now=now)
+    if done != "none":
+        return done
+    for parent_id in monitors.ancestors(monitor.pk):
+        incident = (
+            MonitorIncident.objects.filter(
+                monitor_id=parent_id, source=IncidentSource.MONITOR, resolved_at__isnull=True
+            )
+            .select_related("ticket", "monitor")
+            .first()
+        )
+        if incident is not None and incident.ticket.status != Status.CLOSED:
+            parent = incident.monitor.name if incident.monitor else "its parent"
+            lifecycle.add_comment(
+                system_account(),
+                incident.ticket_id,
+                f"{monitor.name}, which depends on {parent}, is working again.",
+                public=False,
+            )
+            return "reported"
+    return "none"
