@@ -5,11 +5,9 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import errno
-import importlib.util
 import logging
 import socket
 import ssl
-import sys
 import weakref
 from collections.abc import Callable
 from http.cookiejar import CookieJar, DefaultCookiePolicy
@@ -18,13 +16,6 @@ from typing import Any, TypeVar
 import httpx
 
 T = TypeVar("T")
-
-# httpcore asks `import sniffio` several times per request to learn which async library runs
-# it; when sniffio is not installed each failed import searches the whole sys.path again, about
-# 3 ms of CPU per check. Recording the absence once makes the failure immediate (asyncio is
-# then assumed, which is what runs checks).
-if importlib.util.find_spec("sniffio") is None:
-    sys.modules["sniffio"] = None  # type: ignore[assignment]
 
 # httpx logs every request at INFO; at a thousand checks a second that drowns the engine's log.
 # Check outcomes are recorded as results instead.
