@@ -9,8 +9,14 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from careline.monitoring.models import CheckRecord, Monitor, MonitorIncident, Rollup
-from careline.monitoring.services import history, trends
+from careline.monitoring.models import (
+    CheckRecord,
+    HeartbeatPing,
+    Monitor,
+    MonitorIncident,
+    Rollup,
+)
+from careline.monitoring.services import history, monitors, trends
 from careline.monitoring.services.state import State, advance
 from tests.conftest import Hospital
 
@@ -143,3 +149,29 @@ def test_state_machine_reports_the_edges() -> None:
     assert down.went_down
     assert not advance(down.state, "down", retries=2, recover_after=1).went_down
     assert advance(down.state, "up", retries=2, recover_after=1).recovered
+
+
+def test_disk_use_pushed_by_heartbeat_warns_before_it_fills(hospital: Hospital) -> None:
+    """A backup job reports its disk use with each ping; rising 2 % an hour from 70 %,
+    it reaches 90 % in ten hours: inside the day's warning time."""
+    backup = monitors.create_monitor(
+        None,
+        {
+            "name": "Backup disk",
+            "kind": "heartbeat",
+            "config": {"period_s": 3600, "grace_s": 600},
+            "service": "EHR",
+            "value_threshold": 90,
+        },
+    )
+    now = timezone.now()
+    HeartbeatPing.objects.bulk_create(
+        HeartbeatPing(monitor=backup, at=now - timedelta(hours=h), kind="ping", value=70.0 - 2 * h)
+        for h in range(6)
+    )
+    forecast = trends.evaluate(backup, now)
+    assert forecast is not None
+    assert forecast.crossing_at is not None
+    assert abs((forecast.crossing_at - now) - timedelta(hours=10)) < timedelta(minutes=1)
+    warning = MonitorIncident.objects.get(monitor=backup, source="trend")
+    assert warning.ticket.title == "Backup disk will reach 90 in 10.0 h"
