@@ -7,7 +7,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
-from ninja import Field, File, Query, Router, Schema, Status, UploadedFile
+from ninja import Field, File, Query, Router, Status, UploadedFile
 from ninja.pagination import paginate
 
 from careline.cmdb import reports
@@ -42,6 +42,7 @@ from careline.cmdb.schemas import (
     RelianceOut,
     RiskAcceptanceIn,
     ScanOut,
+    Schema,
     VendorIn,
     VendorOut,
 )
@@ -197,14 +198,20 @@ def delete_relationship(request: HttpRequest, relationship_id: int) -> Status[No
     return Status(204, None)
 
 
+class ComponentFilter(Schema):
+    service: str | None = Field(None, max_length=32, description="clinical service code")
+
+
 @router.get("/cmdb/components", response=list[ComponentOut], summary="What services are made of")
 @paginate
-def list_components(request: HttpRequest, service: str | None = None) -> QuerySet[ServiceComponent]:
+def list_components(
+    request: HttpRequest, filters: Query[ComponentFilter]
+) -> QuerySet[ServiceComponent]:
     _viewer(request)
     qs = ServiceComponent.objects.select_related("service", "item").order_by(
         "service__code", "item__name"
     )
-    return qs.filter(service__code=service) if service else qs
+    return qs.filter(service__code=filters.service) if filters.service else qs
 
 
 @router.post("/cmdb/components", response={201: ComponentOut})

@@ -4,8 +4,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
 
-from ninja import Field, Schema
-from pydantic import StringConstraints
+from ninja import Field
+from ninja import Schema as NinjaSchema
+from pydantic import StringConstraints, field_validator
 
 from careline.cmdb.choices import (
     BaaStatus,
@@ -18,6 +19,20 @@ from careline.cmdb.choices import (
 )
 from careline.cmdb.models import ConfigItem
 from careline.cmdb.services.items import risk_state
+
+
+class Schema(NinjaSchema):
+    """Every CMDB body and filter: text with a NUL character is refused naming the field
+    (PostgreSQL cannot store it, and no name or serial number holds one)."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul(cls, value: object) -> object:
+        texts = value if isinstance(value, list) else [value]
+        if any(isinstance(t, str) and "\x00" in t for t in texts):
+            raise ValueError("must not contain NUL characters")
+        return value
+
 
 Text100 = Annotated[str, StringConstraints(max_length=100)]
 Text200 = Annotated[str, StringConstraints(max_length=200)]

@@ -1,8 +1,9 @@
 """A ticket's failed item and vendor: the service desk's side of the CMDB."""
 
 from django.http import HttpRequest
-from ninja import Field, Router, Schema
+from ninja import Field, Router
 
+from careline.cmdb.schemas import Schema
 from careline.core.callers import signed_in
 from careline.servicedesk.models import Ticket
 from careline.servicedesk.schemas import TicketOut

@@ -177,3 +177,8 @@ def test_the_api_exports_the_same_csv_and_imports_an_upload(cmdb: Cmdb, api_as: 
     refused = api.client.post("/api/v1/cmdb/import", {"file": bad}, headers=api.headers)
     assert refused.status_code == 422
     assert "line 1, column 'colour': unknown column" in refused.json()["detail"]
+
+
+def test_a_binary_file_with_nul_bytes_is_refused_with_its_line(hospital: Hospital) -> None:
+    errors = _rejected(b"name,item_type\nA,server\nB\x00,server\n")
+    assert errors == ["line 3: holds a NUL character (offset 25); is this a CSV text file?"]

@@ -309,3 +309,11 @@ def test_the_openapi_document_publishes_the_cmdb_and_its_bodies(
         assert path in spec["paths"], path
     item_type = spec["components"]["schemas"]["ItemType"]["enum"]
     assert "medical_device" in item_type
+
+
+def test_text_with_a_nul_character_is_refused_naming_the_field(cmdb: Cmdb, api_as: Any) -> None:
+    api = api_as(cmdb.hospital.engineer)
+    _refused(api.post("/cmdb/items", {"name": "A\u0000B", "item_type": "server"}), 422, "name")
+    _refused(api.get("/cmdb/items", q="x\u0000"), 422, "q")
+    _refused(api.post("/cmdb/vendors", {"name": "V", "notes": "\u0000"}), 422, "notes")
+    assert not ConfigItem.objects.filter(name__startswith="A").exists()

@@ -65,6 +65,12 @@ class _Row:
 
 
 def decode_utf8(data: bytes) -> str:
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        line = data[:nul].count(b"\n") + 1
+        raise CsvRejected(
+            [f"line {line}: holds a NUL character (offset {nul}); is this a CSV text file?"]
+        )
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
