@@ -57,7 +57,14 @@ class Article(models.Model):
 
     class Meta:
         ordering = ["title", "id"]
-        indexes = [models.Index(fields=["status", "audience"], name="kb_article_status")]
+        indexes = [
+            models.Index(fields=["status", "audience"], name="kb_article_status"),
+            # Covers the aggregate each search runs to see whether its cached index is
+            # current (careline/knowledge/search.py), so it never reads article rows.
+            models.Index(
+                fields=["status", "updated_at", "embedding_model"], name="kb_article_changes"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.title

@@ -153,6 +153,10 @@ def _load_corpus() -> _Corpus:
     if current is not None and current.key == key:
         return current
     with _corpus_lock:
+        # Another thread may have re-read the index while this one waited for the lock.
+        current = _corpus
+        if current is not None and current.key == key:
+            return current
         vocabulary: set[str] = set()
         ids: list[int] = []
         audiences: list[str] = []
@@ -354,14 +358,15 @@ def _stem(word: str) -> str:
 
 def snippet(body: str, terms: Iterable[str]) -> str:
     """The passage of `body` holding most query words, HTML-escaped, with them in <mark>."""
-    stems = {_stem(t) for t in terms if len(t) > 2}
+    stems = sorted({_stem(t) for t in terms if len(t) > 2}, key=len, reverse=True)
     tokens = plain_text(body).split(" ")
     if not stems or not tokens:
         return ""
+    # A token is a hit when it starts (after punctuation) with one of the stems.
+    starts = re.compile(r"[^\w]*(?:" + "|".join(re.escape(s) for s in stems) + ")", re.IGNORECASE)
 
     def hit(token: str) -> bool:
-        word = "".join(words(token)[:1])
-        return bool(word) and any(word.startswith(s) for s in stems)
+        return starts.match(token) is not None
 
     marks = [hit(t) for t in tokens]
     if not any(marks):
