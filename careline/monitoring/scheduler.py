@@ -171,6 +171,13 @@ def claim(owner: str, now: datetime, limit: int) -> list[Claimed]:
     return claimed
 
 
+def release(owner: str, monitor_ids: list[int]) -> int:
+    """Give back monitors this engine claimed but did not check."""
+    return Monitor.objects.filter(pk__in=monitor_ids, lease_owner=owner).update(
+        lease_owner="", lease_until=None
+    )
+
+
 def _next_due(claimed: Claimed, now: datetime) -> datetime:
     # Keep the monitor's own cadence (its start times stay spread); one that fell behind
     # starts again within a few seconds rather than all at once.
@@ -263,6 +270,7 @@ class Scheduler:
         self._slots = asyncio.Semaphore(self.concurrency)
         self._pending: list[Outcome] = []
         self._running: set[asyncio.Task[None]] = set()
+        self._held: set[int] = set()  # claimed, result not yet written
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Claim, run and record until cancelled (or `stop` is set)."""
@@ -279,6 +287,7 @@ class Scheduler:
                     except Exception:
                         log.exception("monitor claim failed")
                 for item in claimed:
+                    self._held.add(item.id)
                     task = asyncio.create_task(self._check(item))
                     self._running.add(task)
                     task.add_done_callback(self._running.discard)
@@ -292,11 +301,16 @@ class Scheduler:
                 task.cancel()
             await asyncio.gather(*self._running, return_exceptions=True)
             await asyncio.shield(self.flush())
+            # Checks cut short by the stop: give their monitors back at once rather than
+            # when their leases lapse, so another engine (or this one restarted) runs them.
+            if self._held:
+                await asyncio.shield(db(release, self.owner, sorted(self._held)))
 
     async def flush(self) -> None:
         batch, self._pending = self._pending, []
         if not batch:
             return
+        self._held.difference_update(o.claimed.id for o in batch)
         try:
             await db(record, batch, timezone.now())
         except Exception:
@@ -371,16 +385,12 @@ def _ancestor_rows(monitor_id: int) -> list[Claimed]:
     return items
 
 
-_scheduler: Scheduler | None = None
-
-
 async def _tick() -> None:
     # The tick runs until the engine cancels it (leadership lost, shutdown); a crash inside
-    # returns here and the runner starts it again after its interval.
-    global _scheduler
-    _scheduler = Scheduler(owner=uuid.uuid4().hex[:16])
+    # returns here and the runner starts it again after its interval. Monitors it held stay
+    # leased until their lease lapses, then any engine takes them.
     try:
-        await _scheduler.run()
+        await Scheduler(owner=uuid.uuid4().hex[:16]).run()
     finally:
         await checks.close()
 

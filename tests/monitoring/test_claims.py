@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.utils import timezone
 
+from careline.engine.runner import db
 from careline.monitoring import scheduler
 from careline.monitoring.checks import CheckResult
 from careline.monitoring.models import CheckRecord, Monitor
 from careline.monitoring.services.state import State
+from tests.monitoring.servers import Server
 
 pytestmark = pytest.mark.django_db
 
@@ -60,3 +64,28 @@ def test_recording_releases_the_lease_keeps_the_cadence_and_survives_a_failing_f
     assert monitor.last_error == "connection refused"
     assert monitor.next_due_at == claimed.due_at + timedelta(seconds=claimed.interval_s)
     assert CheckRecord.objects.filter(monitor=monitor, status="down").count() == 1
+
+
+def test_stopping_gives_back_the_monitors_whose_checks_were_cut_short(make_monitor: Any) -> None:
+    """A check of a target that never answers is running when the engine stops: the monitor
+    is released at once, not when its lease would lapse."""
+
+    async def scenario() -> None:
+        hang = await Server("hang").start()
+        monitor = await db(make_monitor, "Hangs", "http", {"url": hang.url}, timeout_s=30)
+        stop = asyncio.Event()
+        engine = scheduler.Scheduler(owner="engine-a", concurrency=5)
+        task = asyncio.create_task(engine.run(stop))
+        while hang.hits == 0:
+            await asyncio.sleep(0.05)
+        held = await db(lambda: Monitor.objects.get(pk=monitor.pk).lease_owner)
+        assert held == "engine-a"
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await hang.stop()
+
+    async_to_sync(scenario)()
+    monitor = Monitor.objects.get(name="Hangs")
+    assert monitor.lease_owner == ""
+    assert monitor.lease_until is None
+    assert not CheckRecord.objects.filter(monitor=monitor).exists()
