@@ -11,6 +11,7 @@ The targets run in a process of their own; the scheduler runs in this one (as in
     .venv/bin/python bench/bench_monitoring.py
     CARELINE_BENCH_MONITORS=10000 CARELINE_BENCH_INTERVAL=30 CARELINE_BENCH_SECONDS=120 \\
     CARELINE_BENCH_TRIALS=20 .venv/bin/python bench/bench_monitoring.py
+    CARELINE_BENCH_KINDS=tcp ...   (tcp, http or mixed, the default: half each)
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ SECONDS = float(os.environ.get("CARELINE_BENCH_SECONDS", "120"))
 TRIALS = int(os.environ.get("CARELINE_BENCH_TRIALS", "20"))
 DETECT_INTERVAL = int(os.environ.get("CARELINE_BENCH_DETECT_INTERVAL", "5"))
 DETECT_RETRIES = 2
+# "mixed": half HTTP, half TCP; "tcp" or "http": one kind only.
+KINDS = os.environ.get("CARELINE_BENCH_KINDS", "mixed")
 
 
 # --- the targets' process ------------------------------------------------------------------
@@ -75,7 +78,7 @@ def _seed(http_port: int, tcp_port: int) -> None:
     now = timezone.now()
     rows = []
     for i in range(MONITORS):
-        if i % 2:
+        if KINDS == "http" or (KINDS == "mixed" and i % 2):
             kind, config = "http", {"url": f"http://127.0.0.1:{http_port}/health"}
         else:
             kind, config = "tcp", {"host": "127.0.0.1", "port": tcp_port}
@@ -176,6 +179,7 @@ async def _engine(database: str) -> dict[str, Any]:
     return {
         "database": database,
         "monitors": MONITORS,
+        "kinds": KINDS,
         "interval_s": INTERVAL,
         "checks": checks,
         "checks_per_s": checks / elapsed,
@@ -210,6 +214,7 @@ def _run(database: str) -> None:
 COLUMNS = [
     "database",
     "monitors",
+    "kinds",
     "interval_s",
     "checks",
     "checks_per_s",
