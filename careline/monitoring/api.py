@@ -264,6 +264,7 @@ def alertmanager(request: HttpRequest, payload: AlertmanagerIn) -> HttpResponse 
 @router.post("/alerts/generic", response=AlertsDone, tags=["alerts"], summary="A simple JSON alert")
 def generic(request: HttpRequest, payload: GenericAlertIn) -> dict[str, int]:
     user = signed_in(request)
+    require(user, Perm.ALERTS_POST)
     alert = alerts.Alert(
         source=alerts.GENERIC,
         key=payload.key or payload.title,

@@ -120,4 +120,6 @@ def test_unknown_service_label_is_404_naming_it(api_as: Any, hospital: Hospital)
 def test_only_tokens_allowed_to_post_alerts(api_as: Any, hospital: Hospital) -> None:
     assert api_as(None).post("/alerts/alertmanager", payload("firing", alert())).status_code == 401
     assert api_as(hospital.agent).post("/alerts/generic", {"title": "x"}).status_code == 403
+    refused = api_as(hospital.agent).post("/alerts/generic", {"title": "x", "service": "NOPE"})
+    assert refused.status_code == 403
     assert not Ticket.objects.exists()
