@@ -133,6 +133,8 @@ def main() -> None:
             ("hybrid, no lay terms", search.Options(lay_terms=False)),
             ("hybrid, no typos or lay terms", search.Options(typos=False, lay_terms=False)),
             ("lexical alone", search.Options(mode="lexical")),
+            ("lexical, no typo tolerance", search.Options(mode="lexical", typos=False)),
+            ("lexical, no lay terms", search.Options(mode="lexical", lay_terms=False)),
             (
                 "lexical, no typos or lay terms",
                 search.Options(mode="lexical", typos=False, lay_terms=False),
