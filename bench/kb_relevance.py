@@ -8,7 +8,8 @@ articles are imported into a scratch SQLite database exactly as `careline kb imp
 - hybrid (the product's default: embedding cosine plus a bonus for lexical rank)
 - variants of it (other weights, reciprocal-rank fusion, no typo tolerance, no lay terms) to
   show what each part adds
-- lexical alone (FTS5, weighted bm25, stemming, typo tolerance, lay terms)
+- lexical alone (FTS5, weighted bm25, stemming, typo tolerance, lay terms): what search is
+  without the semantic extra
 - semantic alone (embedding cosine)
 - baseline: plain BM25 (FTS5 bm25 with no weights or stemming over title and body, the
   query's words OR-ed), in an in-memory table built from the same articles.
@@ -129,10 +130,9 @@ def main() -> None:
             ("hybrid, score fusion 0.1", search.Options(fusion="score", lexical_weight=0.1)),
             ("hybrid, rank fusion (rrf)", search.Options(fusion="rrf", lexical_weight=1.0)),
             ("hybrid, rrf lexical at 0.5", search.Options(fusion="rrf", lexical_weight=0.5)),
-            ("hybrid, no typo tolerance", search.Options(typos=False)),
+            ("hybrid, with typo tolerance", search.Options(typos=True)),
             ("hybrid, no lay terms", search.Options(lay_terms=False)),
-            ("hybrid, no typos or lay terms", search.Options(typos=False, lay_terms=False)),
-            ("lexical alone", search.Options(mode="lexical")),
+            ("lexical alone (typo tolerance on)", search.Options(mode="lexical")),
             ("lexical, no typo tolerance", search.Options(mode="lexical", typos=False)),
             ("lexical, no lay terms", search.Options(mode="lexical", lay_terms=False)),
             (

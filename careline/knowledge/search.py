@@ -82,7 +82,10 @@ class Options:
 
     mode: str = "hybrid"  # "hybrid", "lexical" or "semantic"
     fusion: str = "score"  # "score" or "rrf" (reciprocal-rank fusion)
-    typos: bool = True
+    # Typo tolerance: None (the default) corrects misspellings only when search is lexical
+    # alone. With the sentence model, whose word pieces already absorb most misspellings,
+    # corrections cost recall on the labelled queries (bench/kb_relevance.py).
+    typos: bool | None = None
     lay_terms: bool = True
     # How much the lexical ranking counts beside the cosine (see _fuse).
     lexical_weight: float = 0.25
@@ -298,7 +301,10 @@ def ranked(
     audiences = _audiences(user)
     terms = _terms(query)
     corrections: dict[str, str] = {}
-    if options.typos:
+    typos = options.typos
+    if typos is None:
+        typos = options.mode == "lexical" or not semantic.active()
+    if typos:
         corrections = {t: c for t in terms if (c := _correct(t)) is not None}
     expansion = lay_expansion(query) if options.lay_terms else ""
     search_terms = list(dict.fromkeys(terms + list(corrections.values()) + _terms(expansion)))

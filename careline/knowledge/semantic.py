@@ -82,14 +82,26 @@ def model() -> Any:
     return _model
 
 
-def encode(texts: list[str]) -> list[bytes]:
-    """Unit-length float32 vectors for `texts`, as bytes to store."""
-    if not texts:
+def encode_articles(articles: list[tuple[str, str]]) -> list[bytes]:
+    """One stored vector per (title, full text): the normalised sum of the two embeddings.
+
+    People describe a problem in a short phrase, which is closer to a title than to a page
+    of steps; counting the title as much as the whole text found the right article in the
+    top three for 90.7 % of the labelled queries instead of 89.0 % with hybrid ranking, and
+    first for 73.7 % instead of 72.9 % (bench/kb_relevance.py), at no cost per search (still
+    one vector per article).
+    """
+    if not articles:
         return []
+    titles = [title for title, _text in articles]
+    texts = [text for _title, text in articles]
     vectors = model().encode(
-        texts, batch_size=32, normalize_embeddings=True, show_progress_bar=False
+        titles + texts, batch_size=32, normalize_embeddings=True, show_progress_bar=False
     )
-    return [np.asarray(v, dtype="<f4").tobytes() for v in vectors]
+    vectors = np.asarray(vectors, dtype=np.float32)
+    summed = vectors[: len(articles)] + vectors[len(articles) :]
+    summed /= np.linalg.norm(summed, axis=1, keepdims=True)
+    return [np.asarray(v, dtype="<f4").tobytes() for v in summed]
 
 
 @lru_cache(maxsize=QUERY_CACHE)

@@ -143,7 +143,7 @@ def _embed(article: Article, now: bool = True) -> None:
         article.embedding = b""
         article.embedding_model = ""
         return
-    article.embedding = semantic.encode([embedding_text(article)])[0]
+    article.embedding = semantic.encode_articles([(article.title, embedding_text(article))])[0]
     article.embedding_model = semantic.MODEL_NAME
 
 
@@ -304,7 +304,7 @@ def embed_missing(batch: int = 64) -> int:
         rows = list(Article.objects.filter(embedding_model="").order_by("id")[:batch])
         if not rows:
             return done
-        vectors = semantic.encode([embedding_text(a) for a in rows])
+        vectors = semantic.encode_articles([(a.title, embedding_text(a)) for a in rows])
         for article, vector in zip(rows, vectors, strict=True):
             # No version or audit row: the article's content did not change.
             Article.objects.filter(pk=article.pk).update(
