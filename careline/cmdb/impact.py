@@ -8,7 +8,9 @@ How it is worked out:
 1. Affected items. An item is affected when it depends on, runs on or connects to an item
    that is affected, starting from the failed one: one recursive query walks the
    relationships backwards (target to source). `UNION`, not `UNION ALL`, keeps each item
-   once, so cycles end the walk instead of looping.
+   once, so cycles end the walk instead of looping. The walk reads relationships only, not
+   the items' status: delete a retired item's relationships (or the item) when it leaves
+   service, or it still counts as affected.
 2. Affected clinical services: those with an affected component. A service is `down` when
    any affected component is not redundant, `degraded` when only redundant ones are.
 3. Departments that rely on those services, and the effect on their care:
