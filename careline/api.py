@@ -16,7 +16,6 @@ from ninja.errors import HttpError, ValidationError
 from ninja.security import HttpBearer, SessionAuth
 
 from careline.cmdb.api import router as cmdb_router
-from careline.cmdb.ticket_api import router as cmdb_ticket_router
 from careline.core import requestctx, services
 from careline.core.api import router as core_router
 from careline.core.errors import CareLineError
@@ -25,6 +24,7 @@ from careline.knowledge.api import router as knowledge_router
 from careline.monitoring.api import router as monitoring_router
 from careline.servicedesk.api import router as servicedesk_router
 from careline.servicedesk.config_api import router as desk_setup_router
+from careline.servicedesk.impact_api import router as desk_impact_router
 
 log = logging.getLogger("careline.api")
 
@@ -104,6 +104,6 @@ api.add_router("/", core_router)
 api.add_router("/", servicedesk_router)
 api.add_router("/", desk_setup_router)
 api.add_router("/", cmdb_router)
-api.add_router("/", cmdb_ticket_router)
+api.add_router("/", desk_impact_router)
 api.add_router("/", knowledge_router)
 api.add_router("/", monitoring_router)

@@ -5,8 +5,7 @@ from decimal import Decimal
 from typing import Annotated
 
 from ninja import Field
-from ninja import Schema as NinjaSchema
-from pydantic import StringConstraints, field_validator
+from pydantic import StringConstraints
 
 from careline.cmdb.choices import (
     BaaStatus,
@@ -19,19 +18,10 @@ from careline.cmdb.choices import (
 )
 from careline.cmdb.models import ConfigItem
 from careline.cmdb.services.items import risk_state
+from careline.core.schemas import InSchema
 
-
-class Schema(NinjaSchema):
-    """Every CMDB body and filter: text with a NUL character is refused naming the field
-    (PostgreSQL cannot store it, and no name or serial number holds one)."""
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _no_nul(cls, value: object) -> object:
-        texts = value if isinstance(value, list) else [value]
-        if any(isinstance(t, str) and "\x00" in t for t in texts):
-            raise ValueError("must not contain NUL characters")
-        return value
+# Every CMDB body and filter refuses text holding a NUL character, naming the field.
+Schema = InSchema
 
 
 Text100 = Annotated[str, StringConstraints(max_length=100)]

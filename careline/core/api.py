@@ -1,6 +1,6 @@
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from ninja import Query, Router, Schema, Status
+from ninja import Query, Router, Status
 from ninja.pagination import paginate
 
 from careline.core import services
@@ -12,6 +12,7 @@ from careline.core.schemas import (
     DepartmentIn,
     DepartmentOut,
     EngineOut,
+    InSchema,
     MeOut,
     ServiceIn,
     ServiceOut,
@@ -46,7 +47,7 @@ def get_site(request: HttpRequest, code: str) -> Site:
     return services.site_by_code(code, field="code")
 
 
-class DepartmentFilter(Schema):
+class DepartmentFilter(InSchema):
     site: str | None = None
     critical: bool | None = None
 
@@ -102,7 +103,7 @@ def engine(request: HttpRequest) -> dict[str, object]:
     return engine_status().as_dict()
 
 
-class AuditFilter(Schema):
+class AuditFilter(InSchema):
     action: str | None = None
     actor: str | None = None
     object_type: str | None = None

@@ -4,15 +4,29 @@ from datetime import datetime
 from typing import Annotated
 
 from ninja import Field, Schema
-from pydantic import StringConstraints
+from pydantic import StringConstraints, field_validator
 
 from careline.core.choices import ClinicalArea, Role
+
+
+class InSchema(Schema):
+    """Every request body and filter: text holding a NUL character is refused naming the
+    field (PostgreSQL cannot store one, and no ticket, name or code needs one)."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul(cls, value: object) -> object:
+        texts = value if isinstance(value, list) else [value]
+        if any(isinstance(t, str) and "\x00" in t for t in texts):
+            raise ValueError("must not contain NUL characters")
+        return value
+
 
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
-class SiteIn(Schema):
+class SiteIn(InSchema):
     code: Code = Field(description="short upper-case code, e.g. NORTH")
     name: Name
     time_zone: str = Field(
@@ -26,7 +40,7 @@ class SiteOut(Schema):
     time_zone: str
 
 
-class DepartmentIn(Schema):
+class DepartmentIn(InSchema):
     code: Code
     name: Name
     site: Code = Field(description="code of the site the department is in")
@@ -44,7 +58,7 @@ class DepartmentOut(Schema):
     critical: bool
 
 
-class ServiceIn(Schema):
+class ServiceIn(InSchema):
     code: Code
     name: Name
     tier: int = Field(3, ge=1, le=3, description="1 = life-critical, 2, 3")

@@ -12,6 +12,7 @@ from careline.core import audit
 from careline.core.callers import signed_in
 from careline.core.errors import Forbidden, InvalidInput, NotFound
 from careline.core.models import User
+from careline.core.schemas import InSchema
 from careline.core.services import service_by_code, user_by_username
 from careline.servicedesk import phi
 from careline.servicedesk.choices import CareEffect, Kind, Priority, Scope
@@ -49,7 +50,7 @@ def _loaded(user: User, ticket_id: int) -> Ticket:
     return tickets.get_visible(user, ticket_id)
 
 
-class TicketFilter(Schema):
+class TicketFilter(InSchema):
     q: str | None = Field(
         None, max_length=200, description="words to search for, or a ticket number"
     )

@@ -3,6 +3,7 @@ from datetime import datetime
 from ninja import Field, Schema
 from pydantic import BaseModel
 
+from careline.core.schemas import InSchema
 from careline.servicedesk.choices import (
     BreachRisk,
     CareEffect,
@@ -17,7 +18,7 @@ from careline.servicedesk.choices import (
 from careline.servicedesk.models import Attachment, Comment, Ticket
 
 
-class TicketIn(Schema):
+class TicketIn(InSchema):
     kind: Kind = Kind.INCIDENT
     title: str = Field(
         max_length=10_000, description="what is wrong, in a few words (at most 200 characters)"
@@ -35,7 +36,7 @@ class TicketIn(Schema):
     )
 
 
-class TicketPatch(Schema):
+class TicketPatch(InSchema):
     version: int = Field(ge=1, description="the version you read; a stale one is refused with 409")
     title: str | None = Field(None, max_length=10_000)
     description: str | None = Field(None, max_length=100_000)
@@ -46,48 +47,48 @@ class TicketPatch(Schema):
     phi_breach_suspected: bool | None = None
 
 
-class StatusIn(Schema):
+class StatusIn(InSchema):
     status: Status
     version: int | None = Field(None, ge=1)
     resolution_code: ResolutionCode | None = None
     resolution_notes: str = Field("", max_length=20_000)
 
 
-class AssignIn(Schema):
+class AssignIn(InSchema):
     assignee: str | None = Field(None, max_length=150, description="username, or null to unassign")
     queue: str | None = Field(None, max_length=32, description="queue code; unchanged when absent")
     version: int | None = Field(None, ge=1)
 
 
-class CommentIn(Schema):
+class CommentIn(InSchema):
     body: str = Field(max_length=100_000)
     public: bool = Field(True, description="false: an internal note, staff only")
     minutes_spent: int = Field(0, ge=0, le=1440)
 
 
-class PriorityIn(Schema):
+class PriorityIn(InSchema):
     priority: Priority
     reason: str = Field(max_length=1000)
     version: int | None = Field(None, ge=1)
 
 
-class LinkIn(Schema):
+class LinkIn(InSchema):
     target: int = Field(ge=1, description="id of the other ticket")
     kind: LinkKind
 
 
-class MergeIn(Schema):
+class MergeIn(InSchema):
     into: int = Field(ge=1, description="id of the ticket that carries the work")
 
 
-class SecurityIn(Schema):
+class SecurityIn(InSchema):
     outcome: SecurityOutcome
     breach_risk: BreachRisk
     assessment: str = Field(max_length=20_000)
     version: int | None = Field(None, ge=1)
 
 
-class PhiCheckIn(Schema):
+class PhiCheckIn(InSchema):
     title: str = Field("", max_length=10_000)
     description: str = Field("", max_length=100_000)
 

@@ -1,10 +1,11 @@
-"""A ticket's failed item and vendor: the service desk's side of the CMDB."""
+"""A ticket's failed item and vendor: the service desk's side of the CMDB (the service desk
+uses the CMDB; the CMDB knows nothing of tickets)."""
 
 from django.http import HttpRequest
 from ninja import Field, Router
 
-from careline.cmdb.schemas import Schema
 from careline.core.callers import signed_in
+from careline.core.schemas import InSchema
 from careline.servicedesk.models import Ticket
 from careline.servicedesk.schemas import TicketOut
 from careline.servicedesk.services import impact, tickets
@@ -17,12 +18,12 @@ class TicketCmdbOut(TicketOut):
     vendor: int | None = Field(None, alias="vendor_id", description="the vendor it waits on")
 
 
-class ConfigItemIn(Schema):
+class ConfigItemIn(InSchema):
     item: int | None = Field(description="id of the failed configuration item; null clears it")
     version: int | None = Field(None, description="the ticket version you read")
 
 
-class VendorHandOffIn(Schema):
+class VendorHandOffIn(InSchema):
     vendor: int = Field(description="id of the vendor the ticket now waits on")
     version: int | None = Field(None, description="the ticket version you read")
 
