@@ -16,10 +16,22 @@ class InSchema(Schema):
     @field_validator("*", mode="before")
     @classmethod
     def _no_nul(cls, value: object) -> object:
-        texts = value if isinstance(value, list) else [value]
-        if any(isinstance(t, str) and "\x00" in t for t in texts):
+        if _holds_nul(value):
             raise ValueError("must not contain NUL characters")
         return value
+
+
+def _holds_nul(value: object, depth: int = 0) -> bool:
+    """A NUL anywhere in the text of a value, including the keys and values of nested JSON."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if depth > 20:
+        return False
+    if isinstance(value, dict):
+        return any(_holds_nul(k, depth + 1) or _holds_nul(v, depth + 1) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_holds_nul(v, depth + 1) for v in value)
+    return False
 
 
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]

@@ -10,6 +10,7 @@ from ninja import Field, Query, Router, Schema, Status
 
 from careline.core.callers import signed_in
 from careline.core.permissions import Perm, require
+from careline.core.schemas import InSchema
 from careline.monitoring import configs
 from careline.monitoring.choices import MonitorStatus
 from careline.monitoring.models import CheckRecord, MaintenanceWindow, Monitor
@@ -106,7 +107,7 @@ def create_monitor(request: HttpRequest, payload: MonitorIn) -> Status[dict[str,
     return Status(201, monitor_out(monitors.get_monitor(monitor.pk), with_uptime=True))
 
 
-class MonitorFilter(Schema):
+class MonitorFilter(InSchema):
     service: str | None = Field(None, max_length=32, description="clinical service code")
     status: MonitorStatus | None = None
 
@@ -116,7 +117,7 @@ class MonitorPage(Schema):
     count: int
 
 
-class PageParams(Schema):
+class PageParams(InSchema):
     limit: int = Field(50, ge=1, le=500)
     offset: int = Field(0, ge=0, le=1_000_000)
 
@@ -155,7 +156,7 @@ def delete_monitor(request: HttpRequest, monitor_id: int) -> Status[None]:
     return Status(204, None)
 
 
-class ResultFilter(Schema):
+class ResultFilter(InSchema):
     limit: int = Field(100, ge=1, le=1000)
 
 
@@ -170,7 +171,7 @@ def results(
     return CheckRecord.objects.filter(monitor=monitor).order_by("-at", "-id")[: filters.limit]
 
 
-class UptimeFilter(Schema):
+class UptimeFilter(InSchema):
     period: str = Field("day", pattern="^(day|month)$")
     count: int = Field(30, ge=1, le=400)
 

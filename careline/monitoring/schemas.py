@@ -5,19 +5,20 @@ from typing import Any, Literal
 
 from ninja import Field, Schema
 
+from careline.core.schemas import InSchema
 from careline.monitoring import configs
 from careline.monitoring.choices import MonitorKind, MonitorStatus
 from careline.servicedesk.choices import CareEffect, Scope
 
 
-class ImpactIn(Schema):
+class ImpactIn(InSchema):
     care_effect: CareEffect = Field(
         CareEffect.DEGRADED, description="effect on patient care when this fails"
     )
     scope: Scope = Field(Scope.DEPARTMENT, description="how widely its failure is felt")
 
 
-class MonitorIn(Schema):
+class MonitorIn(InSchema):
     name: str = Field(..., max_length=200)
     kind: MonitorKind
     config: dict[str, Any] = Field(
@@ -45,7 +46,7 @@ class MonitorIn(Schema):
     )
 
 
-class MonitorPatch(Schema):
+class MonitorPatch(InSchema):
     name: str | None = Field(None, max_length=200)
     config: dict[str, Any] | None = Field(
         None, description="the whole config; credentials shown as ******** are kept"
@@ -134,7 +135,7 @@ class UptimeOut(Schema):
     by_period: list[PeriodUptime]
 
 
-class WindowIn(Schema):
+class WindowIn(InSchema):
     name: str = Field(..., max_length=200)
     starts_at: datetime
     ends_at: datetime | None = None
@@ -165,7 +166,7 @@ class WindowOut(Schema):
     next: list[OccurrenceOut] = Field(..., description="the next occurrences, bounded ahead")
 
 
-class AlertmanagerAlert(Schema):
+class AlertmanagerAlert(InSchema):
     status: Literal["firing", "resolved"]
     labels: dict[str, str]
     annotations: dict[str, str] = Field(default_factory=dict)
@@ -175,7 +176,7 @@ class AlertmanagerAlert(Schema):
     fingerprint: str = Field("", max_length=200)
 
 
-class AlertmanagerIn(Schema):
+class AlertmanagerIn(InSchema):
     """Prometheus Alertmanager's webhook payload (version 4)."""
 
     version: str
@@ -190,7 +191,7 @@ class AlertmanagerIn(Schema):
     alerts: list[AlertmanagerAlert] = Field(..., max_length=1000)
 
 
-class GenericAlertIn(Schema):
+class GenericAlertIn(InSchema):
     title: str = Field(..., min_length=1, max_length=200)
     status: Literal["firing", "resolved"] = "firing"
     key: str = Field("", max_length=200, description="the alert's identity; the title if empty")

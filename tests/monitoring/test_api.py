@@ -104,6 +104,10 @@ def test_credentials_are_encrypted_at_rest_and_never_returned(
         ({"impact": {"care_effect": "catastrophic", "scope": "site"}}, "impact.care_effect"),
         ({"name": "   "}, "name"),
         ({"depends_on": [999999]}, "depends_on"),
+        # PostgreSQL stores no NUL character, in text or in JSON.
+        ({"name": "EHR\x00 web"}, "name"),
+        ({"config": {"url": "https://ehr.example/\x00"}}, "config"),
+        ({"tags": ["ok", "bad\x00"]}, "tags"),
     ],
 )
 def test_bad_monitor_input_is_refused_naming_the_field(
