@@ -316,6 +316,30 @@ class PriorityForm(CareLineForm):
         super().__init__(*args, **kwargs)
 
 
+class ConfigItemForm(CareLineForm):
+    item = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Failed item (its CMDB name; empty clears it)",
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    version = _version_field()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "item_%s")
+        super().__init__(*args, **kwargs)
+
+
+class VendorForm(CareLineForm):
+    vendor = forms.TypedChoiceField(label="Vendor", coerce=int)
+    version = _version_field()
+
+    def __init__(self, *args: Any, vendors: list[tuple[int, str]], **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "vendor_%s")
+        super().__init__(*args, **kwargs)
+        self.fields["vendor"].choices = vendors  # type: ignore[attr-defined]
+
+
 class MergeForm(CareLineForm):
     into = forms.CharField(
         label="Merge into ticket",

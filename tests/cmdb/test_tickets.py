@@ -14,6 +14,7 @@ from careline.servicedesk.models import Ticket
 from careline.servicedesk.services.tickets import create_ticket
 from tests.cmdb.conftest import Cmdb
 from tests.servicedesk.conftest import draft
+from tests.servicedesk.test_views import client_for, html, text
 
 
 def test_picking_the_failed_item_raises_priority_from_its_impact_with_the_reason(
@@ -126,3 +127,48 @@ def test_a_ticket_without_phi_may_go_to_any_vendor(cmdb: Cmdb, api_as: Any) -> N
     unknown = api_as(cmdb.hospital.agent).post(f"/tickets/{ticket.pk}/vendor", {"vendor": 999})
     assert unknown.status_code == 422
     assert unknown.json()["field"] == "vendor"
+
+
+# --- the same from the ticket page -----------------------------------------------------------
+
+
+def test_an_agent_names_the_failed_item_on_the_ticket_page(cmdb: Cmdb) -> None:
+    ticket = create_ticket(cmdb.hospital.nurse, draft(care_effect="none", scope="person"))
+    agent = client_for(cmdb.hospital.agent)
+    page = html(agent.get(f"/tickets/{ticket.pk}/"))
+    assert 'id="item-form"' in page
+
+    unknown = agent.post(f"/tickets/{ticket.pk}/item/", {"item": "ESX-9", "version": 1})
+    assert unknown.status_code == 422
+    assert "no CMDB item is named &#x27;ESX-9&#x27;" in html(unknown)
+    assert Ticket.objects.get(pk=ticket.pk).config_item_id is None
+
+    named = agent.post(f"/tickets/{ticket.pk}/item/", {"item": "ESX-1", "version": 1}, follow=True)
+    assert named.status_code == 200
+    saved = Ticket.objects.get(pk=ticket.pk)
+    assert (saved.config_item_id, saved.priority) == (cmdb.esx1.pk, "P1")
+    shown = text(named)
+    assert f"{ticket.number}: ESX-1 failed; P1" in shown
+    assert f'href="/cmdb/items/{cmdb.esx1.pk}/"' in html(named)
+
+    cleared = agent.post(f"/tickets/{ticket.pk}/item/", {"item": "", "version": saved.version})
+    assert cleared.status_code == 302
+    assert Ticket.objects.get(pk=ticket.pk).config_item_id is None
+
+
+def test_the_ticket_page_refuses_a_phi_ticket_to_a_vendor_without_a_baa(cmdb: Cmdb) -> None:
+    ticket = create_ticket(
+        cmdb.hospital.nurse, draft(description="Results missing for MRN 12345678.")
+    )
+    vendor = vendors.save_vendor(None, {"name": "LabLink Integration"})
+    agent = client_for(cmdb.hospital.agent)
+    assert "only a vendor with an active BAA" in text(agent.get(f"/tickets/{ticket.pk}/"))
+    refused = agent.post(f"/tickets/{ticket.pk}/vendor/", {"vendor": vendor.pk, "version": 1})
+    assert refused.status_code == 409
+    assert "has no active Business Associate Agreement" in text(refused)
+    assert Ticket.objects.get(pk=ticket.pk).vendor_id is None
+    requester = client_for(cmdb.hospital.nurse)
+    assert 'id="vendor-form"' not in html(requester.get(f"/tickets/{ticket.pk}/"))
+    denied = requester.post(f"/tickets/{ticket.pk}/vendor/", {"vendor": vendor.pk, "version": 1})
+    assert denied.status_code == 403
+    assert Ticket.objects.get(pk=ticket.pk).vendor_id is None

@@ -226,7 +226,15 @@ def create_ticket(actor: User, draft: TicketDraft, *, requester: User | None = N
 
 def get_visible(user: User, ticket_id: int, *, for_update: bool = False) -> Ticket:
     tickets = Ticket.objects.visible_to(user).select_related(
-        "department", "department__site", "site", "service", "queue", "assignee", "requester"
+        "department",
+        "department__site",
+        "site",
+        "service",
+        "queue",
+        "assignee",
+        "requester",
+        "config_item",
+        "vendor",
     )
     if for_update:
         tickets = tickets.select_for_update(of=("self",))

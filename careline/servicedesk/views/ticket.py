@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
+from careline.cmdb.models import ConfigItem, Vendor
 from careline.core.callers import signed_in
 from careline.core.errors import CareLineError, Forbidden, InvalidInput, NotFound
 from careline.core.markdown import render as markdown
@@ -28,6 +29,7 @@ from careline.servicedesk.forms import (
     AssignForm,
     CareLineForm,
     CommentForm,
+    ConfigItemForm,
     ConfirmForm,
     LinkForm,
     MajorForm,
@@ -37,11 +39,12 @@ from careline.servicedesk.forms import (
     ResolveForm,
     SecurityForm,
     StatusForm,
+    VendorForm,
     queue_choices,
     staff_choices,
 )
 from careline.servicedesk.models import Queue, Ticket, TicketLink
-from careline.servicedesk.services import lifecycle, relations, tickets
+from careline.servicedesk.services import impact, lifecycle, relations, tickets
 from careline.servicedesk.views.common import (
     clock,
     error_status,
@@ -167,6 +170,12 @@ def _forms(ticket: Ticket, failed: dict[str, CareLineForm]) -> dict[str, CareLin
             queues=queue_choices("Keep the current queue"),
         ),
         "priority_form": PriorityForm(initial={**version, "priority": ticket.priority}),
+        "item_form": ConfigItemForm(
+            initial={**version, "item": ticket.config_item.name if ticket.config_item else ""}
+        ),
+        "vendor_form": VendorForm(
+            initial={**version, "vendor": ticket.vendor_id}, vendors=_vendor_choices()
+        ),
         "merge_form": MergeForm(),
         "link_form": LinkForm(),
         "major_form": MajorForm(initial=version),
@@ -405,6 +414,48 @@ def override_priority(request: HttpRequest, ticket_id: int) -> HttpResponse:
         return f"{ticket.number} is now {ticket.priority}."
 
     return _act(request, ticket_id, "priority_form", lambda t: PriorityForm(request.POST), do)
+
+
+def _vendor_choices() -> list[tuple[int, str]]:
+    return list(Vendor.objects.order_by("name").values_list("pk", "name"))
+
+
+@require_POST
+def config_item(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """Name the failed item: the priority follows its clinical impact (the CMDB's)."""
+
+    def do(actor: User, data: dict[str, Any]) -> str:
+        name = data["item"].strip()
+        item_id = None
+        if name:
+            item = ConfigItem.objects.filter(name=name).only("pk").first()
+            if item is None:
+                raise InvalidInput(f"no CMDB item is named {name[:60]!r}", field="item")
+            item_id = item.pk
+        ticket = impact.set_config_item(actor, ticket_id, _int(data["version"]), item_id)
+        if ticket.config_item is None:
+            return f"{ticket.number} names no failed item."
+        return f"{ticket.number}: {ticket.config_item.name} failed; {ticket.priority}: {ticket.priority_reason}"
+
+    return _act(request, ticket_id, "item_form", lambda t: ConfigItemForm(request.POST), do)
+
+
+@require_POST
+def hand_to_vendor(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """Wait on a vendor; refused for a ticket holding patient details without an active BAA."""
+
+    def do(actor: User, data: dict[str, Any]) -> str:
+        ticket = impact.hand_to_vendor(actor, ticket_id, _int(data["version"]), data["vendor"])
+        vendor = ticket.vendor.name if ticket.vendor else ""
+        return f"{ticket.number} is waiting on {vendor}."
+
+    return _act(
+        request,
+        ticket_id,
+        "vendor_form",
+        lambda t: VendorForm(request.POST, vendors=_vendor_choices()),
+        do,
+    )
 
 
 @require_POST
