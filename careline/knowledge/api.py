@@ -9,6 +9,7 @@ from careline.core.callers import signed_in
 from careline.core.errors import InvalidInput
 from careline.core.markdown import render
 from careline.core.permissions import Perm, has_perm
+from careline.core.schemas import InSchema
 from careline.knowledge import search as kb_search
 from careline.knowledge import semantic, services
 from careline.knowledge.models import Article, ArticleStatus, Audience
@@ -18,7 +19,7 @@ router = Router(tags=["knowledge"])
 MAX_LIMIT = 50
 
 
-class SearchParams(Schema):
+class SearchParams(InSchema):
     # Longer text is accepted and cut to the first 500 characters, not refused.
     q: str = Field("", description="what the problem is, in any words")
     limit: int = Field(10, ge=1, le=MAX_LIMIT)
@@ -58,7 +59,7 @@ def search_articles(request: HttpRequest, params: Query[SearchParams]) -> dict[s
     }
 
 
-class ArticleIn(Schema):
+class ArticleIn(InSchema):
     title: str = Field(max_length=200)
     body: str
     status: ArticleStatus = ArticleStatus.DRAFT
@@ -70,7 +71,7 @@ class ArticleIn(Schema):
     review_by: dt.date | None = None
 
 
-class ArticlePatch(Schema):
+class ArticlePatch(InSchema):
     title: str | None = Field(None, max_length=200)
     body: str | None = None
     status: ArticleStatus | None = None
@@ -178,7 +179,7 @@ def patch_article(
     return article_out(article, with_history=True)
 
 
-class FeedbackIn(Schema):
+class FeedbackIn(InSchema):
     solved: bool
     comment: str = Field("", max_length=2000)
 

@@ -53,6 +53,8 @@ def test_an_agent_writes_an_article_and_it_is_audited(api_as: Any, hospital: Hos
         ({"title": "Unknown owner", "body": "x", "owner": "nobody"}, 404, "owner"),
         ({"title": "Bad date", "body": "x", "review_by": "soon"}, 422, "review_by"),
         ({"title": "Huge", "body": "x" * 100_001}, 422, "body"),
+        ({"title": "NUL\x00 title", "body": "x"}, 422, "title"),
+        ({"title": "Tagged", "body": "x", "tags": ["ok", "b\x00d"]}, 422, "tags"),
     ],
 )
 def test_bad_articles_are_refused_naming_the_field_and_nothing_is_stored(

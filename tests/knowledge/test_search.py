@@ -126,6 +126,9 @@ def test_search_syntax_in_user_text_never_breaks_the_search(
     api_as: Any, hospital: Hospital, library: dict[str, Article], q: str
 ) -> None:
     response = api_as(hospital.nurse).get("/kb/search", q=q)
+    if "\x00" in q:  # a NUL character is refused naming the parameter, like any body's
+        assert (response.status_code, response.json()["errors"][0]["field"]) == (422, "q")
+        return
     assert response.status_code in (200, 400), response.content
     if "printer" in q.lower():
         assert response.status_code == 200
