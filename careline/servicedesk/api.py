@@ -1,5 +1,5 @@
 import functools
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from django.db import connection, models
@@ -180,38 +180,28 @@ def _summaries(ids: list[int]) -> list[dict[str, object]]:
     """The rows of a page as plain values, in the order of `ids`, in one query.
 
     Every page of the queue and of search ends here, so the statement is written once per
-    page size rather than compiled by the ORM each time, and SQLite's datetime text is read
-    with the standard library's parser rather than the ORM's per-value converters.
+    page size rather than compiled by the ORM each time, and datetimes come as ISO 8601 text
+    for pydantic's compiled parser rather than through a Python converter per value.
     """
     if not ids:
         return []
-    names, sql = _summary_sql(len(ids))
+    names, sql = _summary_sql(len(ids), connection.vendor)
     with connection.cursor() as cursor:
         cursor.execute(sql, ids)
         rows = {row[0]: dict(zip(names, row, strict=True)) for row in cursor.fetchall()}
-    for row in rows.values():
-        for name in _SUMMARY_DATETIMES:
-            row[name] = _utc(row[name])
     return [rows[pk] for pk in ids if pk in rows]
 
 
-def _utc(value: object) -> object:
-    """A datetime as stored: SQLite gives naive UTC (as text or, by its declared column type,
-    already parsed); PostgreSQL gives it aware."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    if isinstance(value, datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
-
-
-_SUMMARY_DATETIMES = [
-    name for name, field in TicketSummaryOut.model_fields.items() if field.annotation is datetime
-]
+def _iso_utc(column: str, vendor: str) -> str:
+    """SQL giving a stored datetime as ISO 8601 text in UTC, e.g. 2026-11-24T07:00:00.000000Z."""
+    if vendor == "postgresql":
+        return f"""to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
+    # SQLite keeps UTC as "YYYY-MM-DD HH:MM:SS[.ffffff]".
+    return f"replace({column}, ' ', 'T') || 'Z'"
 
 
 @functools.cache
-def _summary_sql(count: int) -> tuple[list[str], str]:
+def _summary_sql(count: int, vendor: str) -> tuple[list[str], str]:
     """SELECT of TicketSummaryOut's fields for `count` ids: the ticket's own columns, and a
     join per related code or username (SUMMARY_VALUES)."""
     meta = Ticket._meta
@@ -225,7 +215,11 @@ def _summary_sql(count: int) -> tuple[list[str], str]:
     for name in TicketSummaryOut.model_fields:
         names.append(name)
         if name not in SUMMARY_VALUES:
-            columns.append(f"t.{column(Ticket, name).column}")
+            own = column(Ticket, name)
+            if isinstance(own, models.DateTimeField):
+                columns.append(_iso_utc(f"t.{own.column}", vendor))
+            else:
+                columns.append(f"t.{own.column}")
             continue
         relation, attribute = SUMMARY_VALUES[name].split("__")
         fk = column(Ticket, relation)
