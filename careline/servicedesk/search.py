@@ -125,12 +125,17 @@ def ranked_ids(tickets: QuerySet[Ticket], text: str) -> Ranked:
     if not terms:
         return Ranked([], False)
     match = _match(tickets, terms)
-    rows = list(
-        match.newest_first.extra(  # noqa: S610
-            select={"rank": match.rank}, select_params=[match.query]
-        ).values_list("id", "rank")[: RANK_WINDOW + 1]
-    )
+    window = match.newest_first
+    if connection.vendor == "postgresql":
+        # PostgreSQL would rank every match before keeping the newest: read the window's
+        # ids first, then rank only those rows.
+        ids = list(window.values_list("id", flat=True)[: RANK_WINDOW + 1])
+        window = Ticket.objects.filter(pk__in=ids)
+    ranked = window.extra(select={"rank": match.rank}, select_params=[match.query])  # noqa: S610
+    rows = list(ranked.values_list("id", "rank")[: RANK_WINDOW + 1])
+    rows.sort(key=lambda row: -row[0])  # newest first
     full = len(rows) > RANK_WINDOW
-    rows = rows[:RANK_WINDOW]  # already newest first: a stable sort keeps newer first on ties
-    rows.sort(key=lambda row: -row[1] if match.higher_is_better else row[1])
+    rows = rows[:RANK_WINDOW]
+    sign = -1 if match.higher_is_better else 1
+    rows.sort(key=lambda row: (sign * row[1], -row[0]))  # best first; newer first on a tie
     return Ranked([row[0] for row in rows], full)
