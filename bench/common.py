@@ -72,21 +72,15 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def server(env: dict[str, str], workers: int = 3, threads: int = 4) -> Iterator[str]:
+def server(
+    env: dict[str, str], workers: int | None = None, threads: int | None = None
+) -> Iterator[str]:
+    """A real `careline serve`, as shipped unless workers or threads are given."""
     port = free_port()
+    sizing = [*(["--workers", str(workers)] if workers else [])]
+    sizing += ["--threads", str(threads)] if threads else []
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "careline.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-            "--threads",
-            str(threads),
-        ],
+        [sys.executable, "-m", "careline.cli", "serve", "--port", str(port), *sizing],
         env={**env, "CARELINE_PORT": str(port)},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -141,7 +135,12 @@ end
 """
 
 
-def wrk(base: str, path: str, script: str) -> dict[str, float]:
+# Each case first runs this long unmeasured, so the figures are of a server in its steady
+# state (workers' first requests import modules, fill caches and prepare statements).
+WARMUP = os.environ.get("CARELINE_BENCH_WARMUP", "3s")
+
+
+def wrk(base: str, path: str, script: str, duration: str = DURATION) -> dict[str, float]:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(script + DONE_LUA)
     try:
@@ -150,7 +149,7 @@ def wrk(base: str, path: str, script: str) -> dict[str, float]:
                 "wrk",
                 "-t2",
                 f"-c{CONCURRENCY}",
-                f"-d{DURATION}",
+                f"-d{duration}",
                 "--timeout",
                 "10s",
                 "-s",
@@ -172,8 +171,13 @@ WRK_COLUMNS = ["concurrency", "requests", "non2xx", "per_s", "p50_ms", "p90_ms",
 
 
 def run_cases(base: str, cases: list[tuple[str, str, str]], **labels: Any) -> list[dict[str, Any]]:
-    """Drive each (name, path, wrk script) case against the server; one result row each."""
-    return [
-        {**labels, "request": name, "concurrency": CONCURRENCY, **wrk(base, path, script)}
-        for name, path, script in cases
-    ]
+    """Drive each (name, path, wrk script) case against the server, after a warm-up of the
+    same requests; one result row each."""
+    rows = []
+    for name, path, script in cases:
+        if WARMUP not in ("", "0", "0s"):
+            wrk(base, path, script, WARMUP)
+        rows.append(
+            {**labels, "request": name, "concurrency": CONCURRENCY, **wrk(base, path, script)}
+        )
+    return rows
