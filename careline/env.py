@@ -21,6 +21,14 @@ def envstr(name: str, default: str) -> str:
     return os.environ.get(name, default)
 
 
+def envfile(name: str) -> str:
+    """A path to a readable file, or "" when the variable is unset."""
+    raw = os.environ.get(name, "").strip()
+    if raw and not (os.path.isfile(raw) and os.access(raw, os.R_OK)):
+        raise ImproperSetting(f"{name}={raw!r}: not a readable file")
+    return raw
+
+
 def envbool(name: str, default: bool) -> bool:
     raw = os.environ.get(name)
     if raw is None or raw == "":

@@ -9,7 +9,16 @@ from urllib.parse import urlsplit
 
 import dj_database_url
 
-from careline.env import envbool, envint, envlist, envregex, envsecret, envstr, envtimezone
+from careline.env import (
+    envbool,
+    envfile,
+    envint,
+    envlist,
+    envregex,
+    envsecret,
+    envstr,
+    envtimezone,
+)
 from careline.oncall.smtp import SmtpConfig
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -195,6 +204,8 @@ OUTBOX_INTERVAL_SECONDS = envint("CARELINE_OUTBOX_INTERVAL_SECONDS", 5, minimum=
 # Monitoring: how many checks run at once per engine, where incidents are logged and
 # announced, and how long check history is kept (raw, then per-minute, then per-hour).
 MONITOR_CONCURRENCY = envint("CARELINE_MONITOR_CONCURRENCY", 500, minimum=1, maximum=20_000)
+# The hospital's own CA (PEM), trusted by checks besides the system's store.
+MONITOR_CA_FILE = envfile("CARELINE_MONITOR_CA_FILE")
 MONITOR_DEPARTMENT = envstr("CARELINE_MONITOR_DEPARTMENT", "")
 MONITOR_ALERT_EMAIL = envstr("CARELINE_MONITOR_ALERT_EMAIL", "")
 MONITOR_NOTE_MINUTES = envint("CARELINE_MONITOR_NOTE_MINUTES", 30, minimum=1, maximum=1440)

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.conf import settings
 
 from careline.core.context import NAVIGATION, NavItem
 from careline.core.demo_steps import DEMO_STEPS
@@ -15,8 +16,10 @@ class MonitoringConfig(AppConfig):
         if item not in NAVIGATION:
             NAVIGATION.append(item)
         # Imported here: these modules need the models, which load after this one.
-        from careline.monitoring import demo, heartbeats, housekeeping, scheduler
+        from careline.monitoring import checks, demo, heartbeats, housekeeping, scheduler
 
+        if settings.MONITOR_CA_FILE:
+            checks.trust_ca_file(settings.MONITOR_CA_FILE)
         scheduler.register()
         heartbeats.register()
         housekeeping.register()

@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from careline.env import ImproperSetting, envbool, envint, envlist, envsecret, envtimezone
+from careline.env import (
+    ImproperSetting,
+    envbool,
+    envfile,
+    envint,
+    envlist,
+    envsecret,
+    envtimezone,
+)
 
 
 def test_envint_names_the_variable_and_the_bad_value(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -92,6 +100,11 @@ def _careline(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[st
             "0",
             "CARELINE_SESSION_IDLE_MINUTES must be between 1 and 1440 (got 0)",
         ),
+        (
+            "CARELINE_MONITOR_CA_FILE",
+            "/nonexistent/hospital-ca.pem",
+            "CARELINE_MONITOR_CA_FILE='/nonexistent/hospital-ca.pem': not a readable file",
+        ),
     ],
 )
 def test_a_bad_setting_stops_start_up_naming_it(
@@ -120,3 +133,18 @@ def test_defaults_sqlite_wal_immediate_debug_off(tmp_path: Path) -> None:
     assert (tmp_path / "secret.key").exists()
     assert (tmp_path / "encryption.key").exists()
     assert (tmp_path / "careline.sqlite3").exists()
+
+
+def test_envfile_wants_a_readable_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("CARELINE_X", raising=False)
+    assert envfile("CARELINE_X") == ""
+    monkeypatch.setenv("CARELINE_X", str(tmp_path / "missing.pem"))
+    with pytest.raises(ImproperSetting, match=r"CARELINE_X=.*missing.pem.*not a readable file"):
+        envfile("CARELINE_X")
+    monkeypatch.setenv("CARELINE_X", str(tmp_path))  # a directory
+    with pytest.raises(ImproperSetting, match="not a readable file"):
+        envfile("CARELINE_X")
+    ca = tmp_path / "hospital-ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    monkeypatch.setenv("CARELINE_X", str(ca))
+    assert envfile("CARELINE_X") == str(ca)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from careline.monitoring.checks import _net
@@ -86,3 +90,30 @@ def test_hanging_server_is_down_after_the_timeout() -> None:
     assert result.status == "down"
     assert result.error == f"no TLS handshake with 127.0.0.1:{hanging.port} within 0.5 s"
     assert result.latency_ms < 1000
+
+
+def test_the_hospital_ca_setting_is_trusted_by_a_started_careline(tmp_path: Path) -> None:
+    """CARELINE_MONITOR_CA_FILE reaches the checks of a process started with it: a server
+    whose certificate the hospital's CA signed is up there, and down without the setting."""
+    port = serve("valid")
+    script = (
+        "import asyncio, django, os; os.environ['DJANGO_SETTINGS_MODULE']='careline.settings';"
+        "django.setup(); from careline.monitoring import checks, configs;"
+        f"config = configs.parse_config('tls', {{'host': '127.0.0.1', 'port': {port}}});"
+        "print(asyncio.run(checks.run_check('tls', config, 5)).status)"
+    )
+    env = {"PATH": "/usr/bin:/bin", "CARELINE_DATA_DIR": str(tmp_path)}
+
+    def status(extra: dict[str, str]) -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", script],
+            env={**env, **extra},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return done.stdout.strip()
+
+    assert status({"CARELINE_MONITOR_CA_FILE": str(peers.certificates().ca)}) == "up"
+    assert status({}) == "down"
