@@ -148,27 +148,37 @@ def claim(owner: str, now: datetime, limit: int) -> list[Claimed]:
             monitor_id__in=ids, source=IncidentSource.MONITOR, resolved_at__isnull=True
         ).values_list("monitor_id", flat=True)
     )
-    claimed = []
-    for row in rows:
-        parsed, problem = _parse(row)
-        claimed.append(
-            Claimed(
-                id=row["id"],
-                kind=row["kind"],
-                config=parsed,
-                config_error=problem,
-                timeout_s=row["timeout_s"],
-                interval_s=row["interval_s"],
-                retries=row["retries"],
-                recover_after=row["recover_after"],
-                state=State(row["status"], row["fail_count"], row["ok_count"]),
-                status_since=row["status_since"],
-                due_at=row["next_due_at"],
-                parents=parents.get(row["id"], []),
-                incident_open=row["id"] in with_incident,
-            )
+    return [
+        _claimed(
+            row,
+            due_at=row["next_due_at"],
+            parents=parents.get(row["id"], []),
+            incident_open=row["id"] in with_incident,
         )
-    return claimed
+        for row in rows
+    ]
+
+
+def _claimed(
+    row: dict[str, Any], *, due_at: datetime, parents: list[int], incident_open: bool
+) -> Claimed:
+    """A monitor's row (CLAIM_FIELDS) as the check task needs it."""
+    parsed, problem = _parse(row)
+    return Claimed(
+        id=row["id"],
+        kind=row["kind"],
+        config=parsed,
+        config_error=problem,
+        timeout_s=row["timeout_s"],
+        interval_s=row["interval_s"],
+        retries=row["retries"],
+        recover_after=row["recover_after"],
+        state=State(row["status"], row["fail_count"], row["ok_count"]),
+        status_since=row["status_since"],
+        due_at=due_at,
+        parents=parents,
+        incident_open=incident_open,
+    )
 
 
 def release(owner: str, monitor_ids: list[int]) -> int:
@@ -362,27 +372,10 @@ class Scheduler:
 def _ancestor_rows(monitor_id: int) -> list[Claimed]:
     chain = monitors.ancestors(monitor_id)[:MAX_PARENT_RECHECKS]
     now = timezone.now()
-    items = []
-    for row in Monitor.objects.filter(pk__in=chain, paused=False).values(*CLAIM_FIELDS):
-        parsed, problem = _parse(row)
-        items.append(
-            Claimed(
-                id=row["id"],
-                kind=row["kind"],
-                config=parsed,
-                config_error=problem,
-                timeout_s=row["timeout_s"],
-                interval_s=row["interval_s"],
-                retries=row["retries"],
-                recover_after=row["recover_after"],
-                state=State(row["status"], row["fail_count"], row["ok_count"]),
-                status_since=row["status_since"],
-                due_at=row["next_due_at"] or now,
-                parents=[],
-                incident_open=False,
-            )
-        )
-    return items
+    return [
+        _claimed(row, due_at=row["next_due_at"] or now, parents=[], incident_open=False)
+        for row in Monitor.objects.filter(pk__in=chain, paused=False).values(*CLAIM_FIELDS)
+    ]
 
 
 async def _tick() -> None:

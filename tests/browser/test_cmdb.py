@@ -4,64 +4,18 @@ database and reads who is hurt if it fails; the same page on a phone does not sc
 from __future__ import annotations
 
 import re
-import sqlite3
-import time
-from collections.abc import Callable, Iterator
-from contextlib import closing
+from collections.abc import Callable
 from pathlib import Path
 
-import pyotp
 import pytest
 from playwright.sync_api import Page, expect
 
-from careline.core.demo import DEMO_PASSWORD, demo_totp_secret
 from tests.browser.conftest import Server
+from tests.browser.people import no_horizontal_scroll, sign_in_with_code
 
 pytestmark = pytest.mark.browser
 
 Shot = Callable[[Page, str], Path]
-USED_STEPS: dict[str, int] = {}
-TOTP_STEP_S = 30
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _leave_the_codes_fresh() -> Iterator[None]:
-    """Codes are single-use per 30-s step: leave a fresh step for the next test module."""
-    yield
-    for step in USED_STEPS.values():
-        while int(time.time() // TOTP_STEP_S) <= step:
-            time.sleep(0.2)
-
-
-def _last_step(server: Server, username: str) -> int:
-    with closing(sqlite3.connect(server.data_dir / "careline.sqlite3")) as db:
-        found = db.execute(
-            "SELECT totp_last_step FROM core_user WHERE username = ?", [username]
-        ).fetchone()
-    return int(found[0]) if found else 0
-
-
-def _sign_in(page: Page, server: Server, username: str) -> None:
-    page.goto("/login/")
-    page.get_by_label("Username", exact=True).fill(username)
-    page.get_by_label("Password", exact=True).fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Enter your code")
-    totp = pyotp.TOTP(demo_totp_secret(username))
-    while totp.timecode(time.time()) <= _last_step(server, username):
-        time.sleep(totp.interval - time.time() % totp.interval + 0.05)
-    now = time.time()
-    USED_STEPS[username] = totp.timecode(now)
-    page.get_by_label("Six-digit code from your authenticator app").fill(totp.at(now))
-    page.get_by_role("button", name="Verify").click()
-    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
-
-
-def _no_horizontal_scroll(page: Page) -> None:
-    widths = page.evaluate(
-        "() => ({scroll: document.documentElement.scrollWidth, inner: window.innerWidth})"
-    )
-    assert widths["scroll"] <= widths["inner"], f"page scrolls sideways: {widths}"
 
 
 def _open_hypervisor(page: Page) -> None:
@@ -95,7 +49,7 @@ def _check_impact(page: Page) -> None:
 def test_engineer_reads_a_hypervisors_clinical_impact_at_a_desk(
     page: Page, careline_server: Server, shot: Shot
 ) -> None:
-    _sign_in(page, careline_server, "engineer")
+    sign_in_with_code(page, careline_server, "engineer")
     _open_hypervisor(page)
     _check_impact(page)
     shot(page, "item")
@@ -109,12 +63,12 @@ def test_the_item_page_and_its_impact_fit_a_phone(
     phone_page: Page, careline_server: Server, shot: Shot
 ) -> None:
     page = phone_page
-    _sign_in(page, careline_server, "manager")
+    sign_in_with_code(page, careline_server, "manager")
     page.goto("/cmdb/?item_type=server")
     page.get_by_role("link", name="NG-ESX-01").click()
     _check_impact(page)
-    _no_horizontal_scroll(page)
+    no_horizontal_scroll(page)
     shot(page, "item")
     page.goto("/cmdb/reports/constrained-devices/")
     expect(page.get_by_role("link", name="ICU infusion pump 7")).to_be_visible()
-    _no_horizontal_scroll(page)
+    no_horizontal_scroll(page)

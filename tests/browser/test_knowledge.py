@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import Dialog, Page, expect
 
 from tests.browser.conftest import REPO, Server
-from tests.browser.test_portal import _sign_in, _sign_in_with_code
+from tests.browser.people import enter_password, sign_in_with_code
 
 pytestmark = pytest.mark.browser
 
@@ -91,7 +91,7 @@ def test_hostile_titles_bodies_and_comments_render_inert(
     article_id = _post_article(careline_server, token, f"Printer {XSS[0]}"[:200], PAYLOAD)
 
     dialogs = _watch(page)
-    _sign_in(page, "nurse.ed")
+    enter_password(page, "nurse.ed")
     page.goto(f"/kb/{article_id}/")
     expect(page.locator("#article-title")).to_contain_text("<script>")
     _assert_inert(page, dialogs)
@@ -106,7 +106,7 @@ def test_hostile_titles_bodies_and_comments_render_inert(
 
     writer = new_page()  # type: ignore[operator]
     writer_dialogs = _watch(writer)
-    _sign_in_with_code(writer, careline_server, "agent")
+    sign_in_with_code(writer, careline_server, "agent")
     writer.goto(f"/kb/{article_id}/")
     expect(writer.locator("#feedback-comments")).to_contain_text("<img src=x")
     _assert_inert(writer, writer_dialogs)
@@ -123,7 +123,7 @@ def test_a_suggested_article_solves_it_on_a_phone_without_a_ticket(
     phone_page: Page, careline_server: Server
 ) -> None:
     page = phone_page
-    _sign_in(page, "clerk.w4")
+    enter_password(page, "clerk.w4")
     # The server loads the sentence model on its first search; do that before typing.
     page.goto("/kb/?q=wristband", timeout=FIRST_SEARCH_TIMEOUT_MS)
     tickets_before = _count(careline_server, "SELECT count(*) FROM servicedesk_ticket")

@@ -4,70 +4,24 @@ its page with its charts; the board of clinical services reads well on a phone."
 from __future__ import annotations
 
 import re
-import sqlite3
-import time
-from collections.abc import Callable, Iterator
-from contextlib import closing
+from collections.abc import Callable
 from pathlib import Path
 
-import pyotp
 import pytest
 from playwright.sync_api import Page, expect
 
-from careline.core.demo import DEMO_PASSWORD, demo_totp_secret
 from tests.browser.conftest import Server
+from tests.browser.people import no_horizontal_scroll, sign_in_with_code
 
 pytestmark = pytest.mark.browser
 
 Shot = Callable[[Page, str], Path]
-USED_STEPS: dict[str, int] = {}
-TOTP_STEP_S = 30
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _leave_the_codes_fresh() -> Iterator[None]:
-    """Wait at the end until a new TOTP step has begun for whoever signed in here, so a
-    later module's sign-in is not refused as a replayed code."""
-    yield
-    for step in USED_STEPS.values():
-        while int(time.time() // TOTP_STEP_S) <= step:
-            time.sleep(0.2)
-
-
-def _last_step(server: Server, username: str) -> int:
-    with closing(sqlite3.connect(server.data_dir / "careline.sqlite3")) as db:
-        row = db.execute("SELECT totp_last_step FROM core_user WHERE username = ?", [username])
-        found = row.fetchone()
-    return int(found[0]) if found else 0
-
-
-def _sign_in(page: Page, server: Server, username: str) -> None:
-    page.goto("/login/")
-    page.get_by_label("Username", exact=True).fill(username)
-    page.get_by_label("Password", exact=True).fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Enter your code")
-    totp = pyotp.TOTP(demo_totp_secret(username))
-    while totp.timecode(time.time()) <= _last_step(server, username):
-        time.sleep(totp.interval - time.time() % totp.interval + 0.05)
-    now = time.time()
-    USED_STEPS[username] = totp.timecode(now)
-    page.get_by_label("Six-digit code from your authenticator app").fill(totp.at(now))
-    page.get_by_role("button", name="Verify").click()
-    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
-
-
-def _no_horizontal_scroll(page: Page) -> None:
-    widths = page.evaluate(
-        "() => ({scroll: document.documentElement.scrollWidth, inner: window.innerWidth})"
-    )
-    assert widths["scroll"] <= widths["inner"], f"page scrolls sideways: {widths}"
 
 
 def test_manager_creates_a_monitor_and_reads_its_page(
     page: Page, careline_server: Server, shot: Shot
 ) -> None:
-    _sign_in(page, careline_server, "manager")
+    sign_in_with_code(page, careline_server, "manager")
     nav = page.get_by_role("navigation", name="Main")
     nav.get_by_role("link", name="Monitoring").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Monitoring")
@@ -106,12 +60,12 @@ def test_clinical_services_board_on_a_phone(
     phone_page: Page, careline_server: Server, shot: Shot
 ) -> None:
     page = phone_page
-    _sign_in(page, careline_server, "auditor")
+    sign_in_with_code(page, careline_server, "auditor")
     page.goto("/monitoring/board/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Clinical services")
     tile = page.locator(".tile", has_text="Electronic health record")
     expect(tile).to_be_visible()
-    _no_horizontal_scroll(page)
+    no_horizontal_scroll(page)
     # An auditor reads but may not create monitors.
     page.goto("/monitoring/new/")
     expect(page.get_by_role("heading", level=1)).not_to_have_text("New monitor")

@@ -5,18 +5,15 @@ as she types."""
 from __future__ import annotations
 
 import re
-import sqlite3
 import time
-from collections.abc import Callable, Iterator
-from contextlib import closing
+from collections.abc import Callable
 from pathlib import Path
 
-import pyotp
 import pytest
 from playwright.sync_api import Page, expect
 
-from careline.core.demo import DEMO_PASSWORD, demo_totp_secret
 from tests.browser.conftest import Server
+from tests.browser.people import enter_password, no_horizontal_scroll, sign_in_with_code
 
 pytestmark = pytest.mark.browser
 
@@ -24,58 +21,6 @@ Shot = Callable[[Page, str], Path]
 SCANNER = "Scanner won't read wristbands"
 # What the nurse reported, for the agent's test; filled by whichever test reports first.
 REPORTED: dict[str, str] = {}
-# The TOTP steps these tests used: a code is accepted once per person and 30 s step.
-USED_STEPS: dict[str, int] = {}
-TOTP_STEP_S = 30
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _leave_the_codes_fresh() -> Iterator[None]:
-    """Wait, at the end, until a new TOTP step has begun for whoever signed in with a code.
-
-    Later test modules sign the same demo people in with the code of the moment; without the
-    wait that code could be from the step used here, and the server would refuse the replay.
-    """
-    yield
-    for step in USED_STEPS.values():
-        while int(time.time() // TOTP_STEP_S) <= step:
-            time.sleep(0.2)
-
-
-def _sign_in(page: Page, username: str) -> None:
-    page.goto("/login/")
-    page.get_by_label("Username", exact=True).fill(username)
-    page.get_by_label("Password", exact=True).fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-
-
-def _last_step(server: Server, username: str) -> int:
-    """The TOTP step the server last accepted for this person (codes are single-use)."""
-    with closing(sqlite3.connect(server.data_dir / "careline.sqlite3")) as db:
-        row = db.execute("SELECT totp_last_step FROM core_user WHERE username = ?", [username])
-        found = row.fetchone()
-    return int(found[0]) if found else 0
-
-
-def _sign_in_with_code(page: Page, server: Server, username: str) -> None:
-    _sign_in(page, username)
-    expect(page.get_by_role("heading", level=1)).to_have_text("Enter your code")
-    totp = pyotp.TOTP(demo_totp_secret(username))
-    used = _last_step(server, username)
-    while totp.timecode(time.time()) <= used:  # another test signed this person in this step
-        time.sleep(totp.interval - time.time() % totp.interval + 0.05)
-    now = time.time()
-    USED_STEPS[username] = totp.timecode(now)
-    page.get_by_label("Six-digit code from your authenticator app").fill(totp.at(now))
-    page.get_by_role("button", name="Verify").click()
-    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
-
-
-def _no_horizontal_scroll(page: Page) -> None:
-    widths = page.evaluate(
-        "() => ({scroll: document.documentElement.scrollWidth, inner: window.innerWidth})"
-    )
-    assert widths["scroll"] <= widths["inner"], f"page scrolls sideways: {widths}"
 
 
 def _fill_scanner_report(page: Page) -> None:
@@ -89,7 +34,7 @@ def _fill_scanner_report(page: Page) -> None:
 
 def test_nurse_reports_from_her_phone_in_under_30_seconds(phone_page: Page, shot: Shot) -> None:
     page = phone_page
-    _sign_in(page, "nurse.ed")
+    enter_password(page, "nurse.ed")
     expect(page.get_by_role("heading", level=1)).to_have_text("Good to see you, Maria")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Report a problem").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Report a problem")
@@ -97,7 +42,7 @@ def test_nurse_reports_from_her_phone_in_under_30_seconds(phone_page: Page, shot
     started = time.monotonic()
     # Her department is filled in for her.
     expect(page.get_by_label("Your department")).to_have_value("NG-ED")
-    _no_horizontal_scroll(page)
+    no_horizontal_scroll(page)
     shot(page, "form")
 
     _fill_scanner_report(page)
@@ -114,13 +59,13 @@ def test_nurse_reports_from_her_phone_in_under_30_seconds(phone_page: Page, shot
     number = page.locator("h1 .ticket-number").inner_text()
     assert re.fullmatch(r"INC-\d{6}", number), number
     expect(page.get_by_text(f"Your ticket {number} is with IT.")).to_be_visible()
-    _no_horizontal_scroll(page)
+    no_horizontal_scroll(page)
     shot(page, "ticket")
     REPORTED.update(number=number, url=page.url)
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="My tickets").click()
     expect(page.get_by_role("link", name=re.compile(re.escape(number)))).to_be_visible()
-    _no_horizontal_scroll(page)
+    no_horizontal_scroll(page)
     shot(page, "my-tickets")
 
 
@@ -129,14 +74,14 @@ def test_agent_works_the_ticket_from_the_console(
 ) -> None:
     if not REPORTED:  # run alone: let Maria report first, on a phone of her own
         phone = new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
-        _sign_in(phone, "nurse.ed")
+        enter_password(phone, "nurse.ed")
         phone.goto("/report/")
         _fill_scanner_report(phone)
         expect(phone).to_have_url(re.compile(r"/tickets/\d+/$"))
         REPORTED.update(number=phone.locator("h1 .ticket-number").inner_text())
     number = REPORTED["number"]
 
-    _sign_in_with_code(page, careline_server, "agent")
+    sign_in_with_code(page, careline_server, "agent")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Service desk").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Service desk")
     rows = page.locator("table.queue tbody tr")
@@ -177,12 +122,12 @@ def test_agent_works_the_ticket_from_the_console(
     # On a phone the actions follow the timeline and nothing scrolls sideways.
     page.set_viewport_size({"width": 390, "height": 844})
     page.reload()
-    _no_horizontal_scroll(page)
+    no_horizontal_scroll(page)
     shot(page, "resolved-phone")
 
     page.get_by_role("link", name="Service desk").first.click()
     expect(page.locator("table.queue tbody tr").filter(has_text=number)).to_have_count(0)
-    _no_horizontal_scroll(page)  # the table scrolls inside its own box, not the page
+    no_horizontal_scroll(page)  # the table scrolls inside its own box, not the page
     shot(page, "console-phone")
 
 
@@ -191,7 +136,7 @@ def test_portal_helps_as_he_types(
 ) -> None:
     # Maria reports a whole-department EHR problem: the next person on the EHR is told of it.
     nurse = new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
-    _sign_in(nurse, "nurse.ed")
+    enter_password(nurse, "nurse.ed")
     nurse.goto("/report/")
     nurse.get_by_label("What is affected?").select_option("EHR")
     nurse.get_by_label("What's wrong?").fill("EHR freezes when opening the MAR")
@@ -203,7 +148,7 @@ def test_portal_helps_as_he_types(
 
     # Tom, the ward clerk on Ward 4, starts typing a report of his own.
     page = phone_page
-    _sign_in(page, "clerk.w4")
+    enter_password(page, "clerk.w4")
     page.goto("/report/")
     expect(page.get_by_label("Your department")).to_have_value("NG-W4")
     # Sent too soon: each missing answer is named beside its question, and nothing is lost.
@@ -214,7 +159,7 @@ def test_portal_helps_as_he_types(
     expect(page.locator("#id_title_error")).to_have_text("Say in a few words what is wrong.")
     expect(page.get_by_label("What's wrong?")).to_have_attribute("aria-invalid", "true")
     expect(page.get_by_label("Your department")).to_have_value("NG-W4")
-    _no_horizontal_scroll(page)
+    no_horizontal_scroll(page)
     shot(page, "errors")
     page.get_by_label("Details").press_sequentially("Patient MRN 12345678 ", delay=20)
     warning = page.locator("#phi-warning")
@@ -224,7 +169,7 @@ def test_portal_helps_as_he_types(
     page.get_by_label("What is affected?").select_option("EHR")
     item = page.locator(".known-item").filter(has_text=known)
     expect(item).to_contain_text("EHR freezes when opening the MAR")
-    _no_horizontal_scroll(page)
+    no_horizontal_scroll(page)
     shot(page, "known-and-phi")
     item.get_by_role("button", name="I have this problem too").click()
     done = page.locator(".known-item .done-note")
