@@ -317,3 +317,29 @@ def test_text_with_a_nul_character_is_refused_naming_the_field(cmdb: Cmdb, api_a
     _refused(api.get("/cmdb/items", q="x\u0000"), 422, "q")
     _refused(api.post("/cmdb/vendors", {"name": "V", "notes": "\u0000"}), 422, "notes")
     assert not ConfigItem.objects.filter(name__startswith="A").exists()
+
+
+def test_each_removal_is_recorded_naming_the_row_it_removed(cmdb: Cmdb) -> None:
+    from careline.cmdb.services import items
+
+    engineer = cmdb.hospital.engineer
+    link = items.create_relationship(None, cmdb.lonely.pk, cmdb.esx2.pk, "runs_on")
+    component = items.add_component(None, "PRINT", cmdb.lonely.pk)
+    reliance = items.set_reliance(None, "RV-W1", "PRINT", "convenience")
+    removed = [
+        (link.pk, "relationship.delete", "cmdb.relationship"),
+        (component.pk, "servicecomponent.delete", "cmdb.servicecomponent"),
+        (reliance.pk, "reliance.delete", "cmdb.departmentreliance"),
+        (cmdb.lonely.pk, "configitem.delete", "cmdb.configitem"),
+    ]
+    items.delete_relationship(engineer, link.pk)
+    items.remove_component(engineer, component.pk)
+    items.remove_reliance(engineer, reliance.pk)
+    items.delete_item(engineer, cmdb.lonely.pk)
+    for pk, action, object_type in removed:
+        event = AuditEvent.objects.get(action=action)
+        assert (event.object_type, event.object_id, event.actor) == (object_type, str(pk), engineer)
+    item_event = AuditEvent.objects.get(action="configitem.delete")
+    assert item_event.summary == "Configuration item Spare laptop deleted"
+    assert item_event.before is not None
+    assert item_event.before["name"] == "Spare laptop"

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Model
 from django.utils import timezone
 
 from careline.cmdb.choices import RelationKind, Reliance, SupportStatus
@@ -102,20 +103,35 @@ def update_item(actor: User, item_id: int, changes: dict[str, Any]) -> ConfigIte
     return item
 
 
+def _delete_recorded(
+    actor: User,
+    obj: Model,
+    action: str,
+    summary: str,
+    before: dict[str, Any] | None = None,
+) -> None:
+    """Delete a row and record it; the event names the row by the type and id it had, which
+    the delete clears. Call inside the transaction."""
+    object_type, object_id = obj._meta.label_lower, str(obj.pk)
+    obj.delete()
+    audit.record(
+        action,
+        actor=actor,
+        object_type=object_type,
+        object_id=object_id,
+        summary=summary,
+        before=before,
+    )
+
+
 def delete_item(actor: User, item_id: int) -> None:
     """Remove an item and its relationships; tickets keep their text but lose the link."""
     require(actor, Perm.CMDB_MANAGE)
     with transaction.atomic():
         item = get_item(item_id)
         before = _snapshot(item)
-        item.delete()
-        audit.record(
-            "configitem.delete",
-            actor=actor,
-            object_type="cmdb.configitem",
-            object_id=str(item_id),
-            summary=f"Configuration item {before['name']} deleted",
-            before=before,
+        _delete_recorded(
+            actor, item, "configitem.delete", f"Configuration item {before['name']} deleted", before
         )
 
 
@@ -226,14 +242,7 @@ def delete_relationship(actor: User, relationship_id: int) -> None:
         if relationship is None:
             raise NotFound(f"no relationship has id {relationship_id}", field="id")
         summary = f"{relationship.source.name} no longer {RelationKind(relationship.kind).label} {relationship.target.name}"
-        relationship.delete()
-        audit.record(
-            "relationship.delete",
-            actor=actor,
-            object_type="cmdb.relationship",
-            object_id=str(relationship_id),
-            summary=summary,
-        )
+        _delete_recorded(actor, relationship, "relationship.delete", summary)
 
 
 # --- What services are made of, and who relies on them ---------------------------------
@@ -270,13 +279,11 @@ def remove_component(actor: User, component_id: int) -> None:
         component = ServiceComponent.objects.filter(pk=component_id).first()
         if component is None:
             raise NotFound(f"no service component has id {component_id}", field="id")
-        component.delete()
-        audit.record(
+        _delete_recorded(
+            actor,
+            component,
             "servicecomponent.delete",
-            actor=actor,
-            object_type="cmdb.servicecomponent",
-            object_id=str(component_id),
-            summary=f"Item {component.item_id} removed from service {component.service_id}",
+            f"Item {component.item_id} removed from service {component.service_id}",
         )
 
 
@@ -318,11 +325,9 @@ def remove_reliance(actor: User, reliance_id: int) -> None:
         reliance = DepartmentReliance.objects.filter(pk=reliance_id).first()
         if reliance is None:
             raise NotFound(f"no reliance has id {reliance_id}", field="id")
-        reliance.delete()
-        audit.record(
+        _delete_recorded(
+            actor,
+            reliance,
             "reliance.delete",
-            actor=actor,
-            object_type="cmdb.departmentreliance",
-            object_id=str(reliance_id),
-            summary=f"Department {reliance.department_id} no longer relies on service {reliance.service_id}",
+            f"Department {reliance.department_id} no longer relies on service {reliance.service_id}",
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import IntegrityError, transaction
 from django.db.models import Model, ProtectedError, Q
@@ -18,6 +18,8 @@ from careline.core.errors import Conflict, InvalidInput, NotFound
 from careline.core.models import User
 from careline.core.permissions import Perm, require
 from careline.core.services import clean_name, department_by_code, service_by_code
+
+M = TypeVar("M", bound=Model)
 
 VENDOR_FIELDS = [
     "name",
@@ -135,18 +137,14 @@ def save_contract(
     if actor is not None:
         require(actor, Perm.CMDB_MANAGE)
     with transaction.atomic():
-        if contract_id is None:
-            for required in ("vendor", "reference", "starts_on", "ends_on"):
-                if values.get(required) in (None, ""):
-                    raise InvalidInput("is required", field=required)
-            contract = Contract()
-            before = None
-        else:
-            found = Contract.objects.filter(pk=contract_id).first()
-            if found is None:
-                raise NotFound(f"no contract has id {contract_id}", field="id")
-            contract = found
-            before = audit.snapshot(contract, CONTRACT_FIELDS)
+        contract, before = _new_or_existing(
+            Contract,
+            contract_id,
+            "contract",
+            CONTRACT_FIELDS,
+            values,
+            ("vendor", "reference", "starts_on", "ends_on"),
+        )
         if "vendor" in values:
             contract.vendor = _vendor_ref(int(values["vendor"]))
         if "reference" in values:
@@ -193,6 +191,27 @@ def save_contract(
     return contract
 
 
+def _new_or_existing(
+    model: type[M],
+    pk: int | None,
+    noun: str,
+    fields: list[str],
+    values: dict[str, Any],
+    required: tuple[str, ...],
+) -> tuple[M, dict[str, Any] | None]:
+    """A new row (its required values present) or the stored one with its snapshot before
+    the change, for the audit event."""
+    if pk is None:
+        for name in required:
+            if values.get(name) in (None, ""):
+                raise InvalidInput("is required", field=name)
+        return model(), None
+    found = model._default_manager.filter(pk=pk).first()
+    if found is None:
+        raise NotFound(f"no {noun} has id {pk}", field="id")
+    return found, audit.snapshot(found, fields)
+
+
 def _subcontractors(value: Any) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise InvalidInput("must be a list of names", field="subcontractors")
@@ -206,17 +225,7 @@ def save_baa(actor: User | None, values: dict[str, Any], baa_id: int | None = No
     if actor is not None:
         require(actor, Perm.CMDB_MANAGE)
     with transaction.atomic():
-        if baa_id is None:
-            if values.get("vendor") in (None, ""):
-                raise InvalidInput("is required", field="vendor")
-            baa = Baa()
-            before = None
-        else:
-            found_baa = Baa.objects.filter(pk=baa_id).first()
-            if found_baa is None:
-                raise NotFound(f"no BAA has id {baa_id}", field="id")
-            baa = found_baa
-            before = audit.snapshot(baa, BAA_FIELDS)
+        baa, before = _new_or_existing(Baa, baa_id, "BAA", BAA_FIELDS, values, ("vendor",))
         if "vendor" in values:
             baa.vendor = _vendor_ref(int(values["vendor"]))
         if "status" in values:
