@@ -22,6 +22,7 @@ from careline.core.errors import CareLineError
 from careline.core.models import User
 from careline.knowledge.api import router as knowledge_router
 from careline.monitoring.api import router as monitoring_router
+from careline.oncall.api import router as oncall_router
 from careline.servicedesk.api import router as servicedesk_router
 from careline.servicedesk.config_api import router as desk_setup_router
 from careline.servicedesk.impact_api import router as desk_impact_router
@@ -107,3 +108,4 @@ api.add_router("/", cmdb_router)
 api.add_router("/", desk_impact_router)
 api.add_router("/", knowledge_router)
 api.add_router("/", monitoring_router)
+api.add_router("/", oncall_router)

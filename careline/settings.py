@@ -201,6 +201,22 @@ SLA_WATCH_INTERVAL_SECONDS = envint(
 )
 OUTBOX_INTERVAL_SECONDS = envint("CARELINE_OUTBOX_INTERVAL_SECONDS", 5, minimum=1, maximum=300)
 
+# On-call and paging. An acknowledgement link in a page works this many hours; incidents
+# sharing a service or root cause within the storm window join one page instead of paging
+# again; the escalation loop looks for due levels this often.
+ONCALL_ACK_LINK_HOURS = envint("CARELINE_ONCALL_ACK_LINK_HOURS", 24, minimum=1, maximum=168)
+ONCALL_STORM_WINDOW_SECONDS = envint(
+    "CARELINE_ONCALL_STORM_WINDOW_SECONDS", 300, minimum=0, maximum=3600
+)
+ONCALL_ESCALATION_INTERVAL_SECONDS = envint(
+    "CARELINE_ONCALL_ESCALATION_INTERVAL_SECONDS", 5, minimum=1, maximum=300
+)
+# Who is told when nobody acknowledges after the last round (an IT manager's username).
+ONCALL_FINAL_USERNAME = envstr("CARELINE_ONCALL_FINAL_USERNAME", "")
+
+# --- delivery channels (SMS, voice, chat, webhooks) ---
+# --- end of delivery channels ---
+
 # Monitoring: how many checks run at once per engine, where incidents are logged and
 # announced, and how long check history is kept (raw, then per-minute, then per-hour).
 MONITOR_CONCURRENCY = envint("CARELINE_MONITOR_CONCURRENCY", 500, minimum=1, maximum=20_000)

@@ -9,4 +9,5 @@ urlpatterns = [
     path("", include("careline.cmdb.urls")),
     path("", include("careline.knowledge.urls")),
     path("", include("careline.monitoring.urls")),
+    path("", include("careline.oncall.urls")),
 ]

@@ -31,6 +31,9 @@ class Perm(StrEnum):
     MONITORS_VIEW = "monitors.view"
     MONITORS_MANAGE = "monitors.manage"
     ALERTS_POST = "alerts.post"  # Alertmanager and generic alert intake
+    ONCALL_VIEW = "oncall.view"  # schedules, who is on call, pages, escalation policies
+    ONCALL_RESPOND = "oncall.respond"  # acknowledge and resolve pages, page someone by hand
+    ONCALL_MANAGE = "oncall.manage"  # schedules, overrides, policies, routes, delivery targets
 
 
 _STAFF_READ = {
@@ -39,15 +42,18 @@ _STAFF_READ = {
     Perm.DESK_VIEW,
     Perm.CMDB_VIEW,
     Perm.MONITORS_VIEW,
+    Perm.ONCALL_VIEW,
 }
-_STAFF_WRITE = {Perm.USERS_VIEW, Perm.TICKETS_OPEN, Perm.KB_EDIT}
+_STAFF_WRITE = {Perm.USERS_VIEW, Perm.TICKETS_OPEN, Perm.KB_EDIT, Perm.ONCALL_RESPOND}
 _ENGINEERING = {Perm.METRICS_VIEW, Perm.CMDB_MANAGE, Perm.MONITORS_MANAGE, Perm.ALERTS_POST}
 
 ROLE_PERMS: dict[str, frozenset[Perm]] = {
     Role.REQUESTER: frozenset({Perm.PLACES_VIEW, Perm.TICKETS_OPEN}),
     Role.AGENT: frozenset(_STAFF_READ | _STAFF_WRITE),
     Role.ENGINEER: frozenset(_STAFF_READ | _STAFF_WRITE | _ENGINEERING),
-    Role.MANAGER: frozenset(_STAFF_READ | _STAFF_WRITE | _ENGINEERING | {Perm.DESK_MANAGE}),
+    Role.MANAGER: frozenset(
+        _STAFF_READ | _STAFF_WRITE | _ENGINEERING | {Perm.DESK_MANAGE, Perm.ONCALL_MANAGE}
+    ),
     # An auditor reads everything and changes nothing.
     Role.AUDITOR: frozenset(_STAFF_READ | {Perm.USERS_VIEW, Perm.AUDIT_VIEW}),
     Role.ADMIN: frozenset(Perm),
