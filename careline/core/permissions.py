@@ -34,6 +34,7 @@ class Perm(StrEnum):
     ONCALL_VIEW = "oncall.view"  # schedules, who is on call, pages, escalation policies
     ONCALL_RESPOND = "oncall.respond"  # acknowledge and resolve pages, page someone by hand
     ONCALL_MANAGE = "oncall.manage"  # schedules, overrides, policies, routes, delivery targets
+    OUTBOX_MANAGE = "outbox.manage"  # read the dead-letter list and send a message again
 
 
 _STAFF_READ = {
@@ -45,7 +46,13 @@ _STAFF_READ = {
     Perm.ONCALL_VIEW,
 }
 _STAFF_WRITE = {Perm.USERS_VIEW, Perm.TICKETS_OPEN, Perm.KB_EDIT, Perm.ONCALL_RESPOND}
-_ENGINEERING = {Perm.METRICS_VIEW, Perm.CMDB_MANAGE, Perm.MONITORS_MANAGE, Perm.ALERTS_POST}
+_ENGINEERING = {
+    Perm.METRICS_VIEW,
+    Perm.CMDB_MANAGE,
+    Perm.MONITORS_MANAGE,
+    Perm.ALERTS_POST,
+    Perm.OUTBOX_MANAGE,
+}
 
 ROLE_PERMS: dict[str, frozenset[Perm]] = {
     Role.REQUESTER: frozenset({Perm.PLACES_VIEW, Perm.TICKETS_OPEN}),

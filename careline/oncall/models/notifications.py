@@ -27,6 +27,8 @@ class DeliveryStatus(models.TextChoices):
     SENDING = "sending", "Being sent"
     SENT = "sent", "Sent"
     DEAD = "dead", "Gave up (dead letter)"
+    # Not needed any more: a delayed step of a page that was acknowledged first.
+    CANCELLED = "cancelled", "Cancelled"
 
 
 class WebhookTarget(models.Model):
