@@ -40,7 +40,10 @@ class WebhookTarget(models.Model):
 
     code = models.CharField(max_length=32, unique=True, validators=[code_validator])
     name = models.CharField(max_length=200)
-    kind = models.CharField(max_length=16, choices=[(c.value, c.label) for c in TARGET_CHANNELS])
+    kind = models.CharField(
+        max_length=16,
+        choices=[(c.value, c.label) for c in (Channel.SLACK, Channel.TEAMS, Channel.WEBHOOK)],
+    )
     url_encrypted = models.TextField()
     signing_key_encrypted = models.TextField(blank=True)
     active = models.BooleanField(default=True)
