@@ -19,6 +19,7 @@ from careline.env import (
     envstr,
     envtimezone,
 )
+from careline.oncall.channels import config as channel_config
 from careline.oncall.smtp import SmtpConfig
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -213,8 +214,82 @@ ONCALL_ESCALATION_INTERVAL_SECONDS = envint(
 )
 # Who is told when nobody acknowledges after the last round (an IT manager's username).
 ONCALL_FINAL_USERNAME = envstr("CARELINE_ONCALL_FINAL_USERNAME", "")
+# Phone numbers typed without a country code (contact methods) are read as this region's.
+PHONE_REGION = envstr("CARELINE_PHONE_REGION", "US")
 
 # --- delivery channels (SMS, voice, chat, webhooks) ---
+# The outbox dispatcher looks for due messages this often: a page must leave within a second
+# of its cause. CARELINE_OUTBOX_INTERVAL_SECONDS, the older knob, is its default when set.
+OUTBOX_POLL_MS = envint(
+    "CARELINE_OUTBOX_POLL_MS",
+    OUTBOX_INTERVAL_SECONDS * 1000 if os.environ.get("CARELINE_OUTBOX_INTERVAL_SECONDS") else 200,
+    minimum=10,
+    maximum=300_000,
+)
+# One send gives up after the timeout; a claim outlasts it, so a live dispatcher never loses
+# its message to another engine, and a dead one's messages come back when the claim lapses.
+OUTBOX_SEND_TIMEOUT_S = envint("CARELINE_OUTBOX_SEND_TIMEOUT_S", 15, minimum=1, maximum=300)
+OUTBOX_CLAIM_SECONDS = envint(
+    "CARELINE_OUTBOX_CLAIM_SECONDS", 120, minimum=OUTBOX_SEND_TIMEOUT_S + 1, maximum=3600
+)
+# Retries wait base, 2 x base, 4 x base, ... (at most an hour); a message still failing after
+# the last attempt becomes a dead letter (with the defaults: after about nine hours).
+OUTBOX_BACKOFF_BASE_MS = envint(
+    "CARELINE_OUTBOX_BACKOFF_BASE_MS", 15_000, minimum=10, maximum=3_600_000
+)
+OUTBOX_MAX_ATTEMPTS = envint("CARELINE_OUTBOX_MAX_ATTEMPTS", 12, minimum=1, maximum=50)
+# Messages in flight at once, and at once to one receiver (the SMTP server, counted in
+# connections; the SMS gateway; one webhook target): a slow receiver cannot hold up the rest.
+OUTBOX_CONCURRENCY = envint("CARELINE_OUTBOX_CONCURRENCY", 100, minimum=1, maximum=5000)
+OUTBOX_PER_RECEIVER = envint("CARELINE_OUTBOX_PER_RECEIVER", 8, minimum=1, maximum=500)
+
+# SMS and voice calls leave through one HTTP gateway: "twilio" (Twilio's REST API, or any
+# service speaking it at CARELINE_TWILIO_API_URL) or "http" (a JSON request built from a
+# template). Unset: they wait in the outbox until one is configured.
+GATEWAY = channel_config.choice(
+    "CARELINE_GATEWAY", envstr("CARELINE_GATEWAY", "").strip().lower(), channel_config.GATEWAYS
+)
+GATEWAY_FROM = channel_config.phone_number(
+    "CARELINE_GATEWAY_FROM", envstr("CARELINE_GATEWAY_FROM", ""), required=GATEWAY == "twilio"
+)
+TWILIO_API_URL = channel_config.http_url(
+    "CARELINE_TWILIO_API_URL", envstr("CARELINE_TWILIO_API_URL", "https://api.twilio.com")
+)
+TWILIO_ACCOUNT_SID = ""
+TWILIO_AUTH_TOKEN = ""
+if GATEWAY == "twilio":
+    TWILIO_ACCOUNT_SID = channel_config.twilio_sid(
+        "CARELINE_TWILIO_ACCOUNT_SID", envstr("CARELINE_TWILIO_ACCOUNT_SID", "")
+    )
+    TWILIO_AUTH_TOKEN = envsecret(
+        "CARELINE_TWILIO_AUTH_TOKEN", DATA_DIR, "twilio-auth-token", generate=False
+    )
+GATEWAY_SMS_URL = channel_config.http_url(
+    "CARELINE_GATEWAY_SMS_URL", envstr("CARELINE_GATEWAY_SMS_URL", "")
+)
+GATEWAY_VOICE_URL = channel_config.http_url(
+    "CARELINE_GATEWAY_VOICE_URL", envstr("CARELINE_GATEWAY_VOICE_URL", "")
+)
+if GATEWAY == "http":
+    channel_config.require(
+        "CARELINE_GATEWAY_SMS_URL",
+        GATEWAY_SMS_URL or GATEWAY_VOICE_URL,
+        "(or CARELINE_GATEWAY_VOICE_URL) when CARELINE_GATEWAY is http",
+    )
+# Sent as `Authorization: Bearer <token>` to the http gateway, when set.
+GATEWAY_TOKEN = (
+    envsecret("CARELINE_GATEWAY_TOKEN", DATA_DIR, "gateway-token", generate=False)
+    if os.environ.get("CARELINE_GATEWAY_TOKEN") or os.environ.get("CARELINE_GATEWAY_TOKEN_FILE")
+    else ""
+)
+GATEWAY_SMS_TEMPLATE = channel_config.json_template(
+    "CARELINE_GATEWAY_SMS_TEMPLATE",
+    envstr("CARELINE_GATEWAY_SMS_TEMPLATE", '{"to": "{to}", "from": "{from}", "text": "{body}"}'),
+)
+GATEWAY_VOICE_TEMPLATE = channel_config.json_template(
+    "CARELINE_GATEWAY_VOICE_TEMPLATE",
+    envstr("CARELINE_GATEWAY_VOICE_TEMPLATE", '{"to": "{to}", "from": "{from}", "say": "{body}"}'),
+)
 # --- end of delivery channels ---
 
 # Monitoring: how many checks run at once per engine, where incidents are logged and
