@@ -27,15 +27,12 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         return {"nav_items": [], "banners": banners.active(request)}
     items = [NavItem("Home", reverse("core:home"))]
     items += [item for item in NAVIGATION if item.perm is None or has_perm(user, item.perm)]
-    current = request.path
+    path = request.path
+    # The page's own item is the longest one its path starts with (/oncall/pages/ is
+    # "Pages", not also "On call").
+    matching = [i.url for i in items if i.url == path or (i.url != "/" and path.startswith(i.url))]
+    current = max(matching, key=len, default=None)
     return {
-        "nav_items": [
-            {
-                "label": i.label,
-                "url": i.url,
-                "current": i.url == current or (i.url != "/" and current.startswith(i.url)),
-            }
-            for i in items
-        ],
+        "nav_items": [{"label": i.label, "url": i.url, "current": i.url == current} for i in items],
         "banners": banners.active(request),
     }

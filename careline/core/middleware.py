@@ -20,7 +20,17 @@ from careline.core.signin import LAST_ACTIVITY_KEY
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 # Paths that answer for themselves: the API returns 401 rather than a login redirect,
 # probes and heartbeat pings must work without a session.
-PUBLIC_PREFIXES = ("/api/", "/healthz", "/readyz", "/metrics", "/hb/", "/static/")
+PUBLIC_PREFIXES = (
+    "/api/",
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/hb/",
+    "/static/",
+    # A signed acknowledgement link and a calendar feed carry their own credential.
+    "/oncall/ack/",
+    "/oncall/feed/",
+)
 # Requests a page makes by itself (htmx polling) say so with this header; they must not
 # count as activity, or an unattended screen would never sign out.
 BACKGROUND_HEADER = "HTTP_X_CARELINE_BACKGROUND"

@@ -23,8 +23,10 @@ from careline.core.models import User
 from careline.engine.runner import LoopSpec, db
 from careline.engine.runner import register as register_loop
 from careline.oncall.outbox import Email, enqueue_email
+from careline.oncall.services import paging
 from careline.servicedesk.choices import OPEN_STATUSES, SlaResult
 from careline.servicedesk.models import QueueMember, Ticket
+from careline.servicedesk.services import oncall as desk_oncall
 
 log = logging.getLogger("careline.sla")
 BATCH = 200
@@ -62,14 +64,29 @@ def _email(person: User, ticket: Ticket, subject: str, body: str, key: str) -> N
 
 def _warn(ticket: Ticket, target: str, deadline: datetime) -> None:
     local = timezone.localtime(deadline, ticket.site.zone)
-    for person in _people_to_warn(ticket):
-        _email(
-            person,
-            ticket,
-            f"{target.capitalize()} due by {local:%H:%M}",
-            f"75 % of the {target} time for {ticket.number} ({ticket.priority}) has gone. Due by {local:%H:%M %a %d %b}.",
-            f"ticket:{ticket.pk}:warn:{target}:{deadline.isoformat()}:{person.pk}",
+    subject = f"{target.capitalize()} due by {local:%H:%M}"
+    body = f"75 % of the {target} time for {ticket.number} ({ticket.priority}) has gone. Due by {local:%H:%M %a %d %b}."
+    people = _people_to_warn(ticket)
+    if ticket.priority in desk_oncall.URGENT:
+        # An urgent ticket's warning reaches people the way they asked to be reached for it
+        # (a text at night rather than an unread email).
+        paging.notify_people(
+            people,
+            priority=ticket.priority,
+            subject=f"[{ticket.number}] {subject}",
+            body=f"{body}\n\n{absolute_url(f'/tickets/{ticket.pk}/')}",
+            key=f"ticket:{ticket.pk}:warn:{target}:{deadline.isoformat()}",
+            about=ticket,
         )
+    else:
+        for person in people:
+            _email(
+                person,
+                ticket,
+                subject,
+                body,
+                f"ticket:{ticket.pk}:warn:{target}:{deadline.isoformat()}:{person.pk}",
+            )
     audit.record(
         "ticket.sla_warning",
         obj=ticket,
@@ -89,6 +106,8 @@ def _breach(ticket: Ticket, target: str, deadline: datetime) -> None:
             f"Assignee: {ticket.assignee.display_name if ticket.assignee else 'nobody'}.",
             f"ticket:{ticket.pk}:breach:{target}:{person.pk}",
         )
+    # An urgent ticket's breach also pages through on-call escalation until someone answers.
+    desk_oncall.page_for_breach(ticket, target)
     audit.record(
         "ticket.sla_breach",
         obj=ticket,

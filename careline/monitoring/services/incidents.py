@@ -25,10 +25,12 @@ from careline.monitoring.choices import IncidentSource
 from careline.monitoring.models import Monitor, MonitorIncident
 from careline.monitoring.services import maintenance, monitors
 from careline.monitoring.services.monitors import it_department, system_account
+from careline.oncall.models import PageSource
 from careline.oncall.outbox import Email, enqueue_email
 from careline.servicedesk.choices import Status
 from careline.servicedesk.models import QueueMember
 from careline.servicedesk.services import lifecycle, tickets
+from careline.servicedesk.services import oncall as desk_oncall
 from careline.servicedesk.services.tickets import TicketDraft
 
 log = logging.getLogger("careline.monitoring")
@@ -81,11 +83,30 @@ def _recent_incident(problem: Problem, now: datetime) -> MonitorIncident | None:
     return lookup.select_related("ticket").order_by("-resolved_at").first()
 
 
+def _page_keys(problem: Problem) -> tuple[str, ...]:
+    """What a storm groups by besides the service: the monitor or alert, and the CMDB item
+    it watches (several checks of one failed server are one problem)."""
+    keys = [f"monitor:{problem.monitor.pk}" if problem.monitor else f"alert:{problem.alert_key}"]
+    if problem.monitor is not None and problem.monitor.config_item_id is not None:
+        keys.append(f"item:{problem.monitor.config_item_id}")
+    return tuple(keys)
+
+
 def _announce(incident: MonitorIncident, problem: Problem) -> None:
-    """Tell the people who act on it, in the incident's transaction (the outbox sends it)."""
+    """Tell the people who act on it, in the incident's transaction (the outbox sends it).
+
+    On-call paging comes first: the route for the ticket's priority and service wakes the
+    person on call, and an incident of a storm already paged joins that page in silence. With
+    no route set up, the queue's members on shift are emailed instead.
+    """
     ticket = incident.ticket
+    outcome = desk_oncall.page_for_ticket(
+        ticket, source=PageSource.MONITORING, keys=_page_keys(problem), every_priority=True
+    )
+    if outcome is not None and outcome.joined:
+        return
     recipients: set[str] = set()
-    if ticket.queue_id is not None:
+    if outcome is None and ticket.queue_id is not None:
         recipients |= {
             m.user.email
             for m in QueueMember.objects.filter(
@@ -135,6 +156,7 @@ def raise_problem(problem: Problem, now: datetime | None = None) -> str:
             scope=problem.scope,
             service=problem.service.code if problem.service else None,
             via="api",
+            page=False,  # paged by _announce, grouped by root cause
         )
         ticket = tickets.create_ticket(actor, draft)
         incident = MonitorIncident.objects.create(

@@ -14,7 +14,7 @@ from careline.core.models import ClinicalService, User
 from careline.servicedesk.choices import CareEffect, Scope, Status
 from careline.servicedesk.models import Ticket
 from careline.servicedesk.services import lifecycle, sla
-from careline.servicedesk.services.tickets import changing, require_writer
+from careline.servicedesk.services.tickets import changing, page_if_now_urgent, require_writer
 from careline.servicedesk.services.triage import TriageInput, triage
 
 _EFFECT_RANK: dict[str, int] = {CareEffect.NONE: 0, CareEffect.DEGRADED: 1, CareEffect.BLOCKED: 2}
@@ -74,6 +74,7 @@ def set_config_item(
         if item is None:
             raise InvalidInput(f"no configuration item has id {item_id}", field="item")
     with changing(actor, ticket_id, version, "config_item") as ticket:
+        was_priority = ticket.priority
         before = {
             "config_item": ticket.config_item_id,
             "priority": ticket.priority,
@@ -86,6 +87,7 @@ def set_config_item(
             sla.start_clocks(ticket, ticket.created_at)
             if responded is not None:
                 ticket.response_result = "met" if responded <= ticket.respond_by else "breached"
+            page_if_now_urgent(ticket, was_priority)
         audit.record(
             "ticket.config_item",
             actor=actor,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from careline.core import audit
@@ -20,7 +21,7 @@ from careline.servicedesk.choices import (
     Via,
 )
 from careline.servicedesk.models import Comment, Queue, Ticket
-from careline.servicedesk.services import notify, sla
+from careline.servicedesk.services import notify, oncall, sla
 from careline.servicedesk.services.tickets import changing, choice, is_staff, require_writer
 
 # Which status may follow which. Closing is final; a resolved ticket is reopened to in progress.
@@ -114,53 +115,67 @@ def change_status(
 ) -> Ticket:
     target = choice(status, Status, "status")
     now = timezone.now()
-    with changing(actor, ticket_id, version, "status") as ticket:
-        if not is_staff(actor):
+    # One transaction around the change and what follows it once the ticket is saved.
+    with transaction.atomic():
+        with changing(actor, ticket_id, version, "status") as ticket:
+            if not is_staff(actor):
+                if (
+                    ticket.requester_id != actor.pk
+                    or (ticket.status, target) not in REQUESTER_TRANSITIONS
+                ):
+                    raise Forbidden(
+                        "a requester may only confirm a resolution (closed) or reopen (in_progress)"
+                    )
+            elif actor.role == "auditor":
+                raise Forbidden("the auditor role may not change tickets")
+            _check_transition(ticket, target)
+            before = {"status": ticket.status}
+            if target == Status.RESOLVED:
+                _check_resolution(ticket, resolution_code, resolution_notes)
+                ticket.resolution_code = resolution_code
+                ticket.resolution_notes = resolution_notes.strip()
+            if ticket.status == Status.WAITING_REQUESTER:
+                sla.resume(ticket, now)
+            if target == Status.WAITING_REQUESTER:
+                sla.pause(ticket, now)
             if (
-                ticket.requester_id != actor.pk
-                or (ticket.status, target) not in REQUESTER_TRANSITIONS
+                target == Status.IN_PROGRESS
+                and is_staff(actor)
+                and ticket.status != Status.RESOLVED
             ):
-                raise Forbidden(
-                    "a requester may only confirm a resolution (closed) or reopen (in_progress)"
-                )
-        elif actor.role == "auditor":
-            raise Forbidden("the auditor role may not change tickets")
-        _check_transition(ticket, target)
-        before = {"status": ticket.status}
-        if target == Status.RESOLVED:
-            _check_resolution(ticket, resolution_code, resolution_notes)
-            ticket.resolution_code = resolution_code
-            ticket.resolution_notes = resolution_notes.strip()
-        if ticket.status == Status.WAITING_REQUESTER:
-            sla.resume(ticket, now)
-        if target == Status.WAITING_REQUESTER:
-            sla.pause(ticket, now)
-        if target == Status.IN_PROGRESS and is_staff(actor) and ticket.status != Status.RESOLVED:
-            sla.record_response(ticket, now)  # an agent taking the ticket on is its first response
-        if target == Status.RESOLVED:
-            sla.record_response(ticket, now)
-            sla.record_resolution(ticket, now)
-        if ticket.status == Status.RESOLVED and target == Status.IN_PROGRESS:
-            sla.reopen(ticket, now)
-            ticket.reopened_count += 1
-        if target == Status.CLOSED:
-            ticket.closed_at = now
-        ticket.status = target
-        summary = f"{ticket.number} {before['status']} -> {target}"
-        if target == Status.RESOLVED:
-            summary += f" ({resolution_code}, SLA {ticket.resolution_result})"
-        audit.record(
-            "ticket.status",
-            actor=actor,
-            obj=ticket,
-            summary=summary,
-            before=before,
-            after={"status": target},
-        )
-        if target == Status.RESOLVED:
-            notify.resolved(ticket)
-        if target == Status.RESOLVED and ticket.is_major:
-            _resolve_children(actor, ticket, resolution_code, resolution_notes, now)
+                sla.record_response(
+                    ticket, now
+                )  # an agent taking the ticket on is its first response
+            if target == Status.RESOLVED:
+                sla.record_response(ticket, now)
+                sla.record_resolution(ticket, now)
+            if ticket.status == Status.RESOLVED and target == Status.IN_PROGRESS:
+                sla.reopen(ticket, now)
+                ticket.reopened_count += 1
+            if target == Status.CLOSED:
+                ticket.closed_at = now
+            ticket.status = target
+            summary = f"{ticket.number} {before['status']} -> {target}"
+            if target == Status.RESOLVED:
+                summary += f" ({resolution_code}, SLA {ticket.resolution_result})"
+            audit.record(
+                "ticket.status",
+                actor=actor,
+                obj=ticket,
+                summary=summary,
+                before=before,
+                after={"status": target},
+            )
+            if target == Status.RESOLVED:
+                notify.resolved(ticket)
+            if target == Status.RESOLVED and ticket.is_major:
+                _resolve_children(actor, ticket, resolution_code, resolution_notes, now)
+        if target in (Status.RESOLVED, Status.CLOSED):
+            # The ticket (and any children) are saved: a page whose incidents are all done ends.
+            done = [ticket.pk]
+            if ticket.is_major:
+                done += list(ticket.children.values_list("pk", flat=True))
+            oncall.tickets_resolved(done)
     return ticket
 
 

@@ -64,6 +64,11 @@ HoursSpec = tuple[str, time, time, tuple[int, ...], tuple[date, ...]]
 def calendar_for(site: Site, policy: SlaPolicy) -> Calendar:
     if not policy.business_hours:
         return None
+    return site_hours(site)
+
+
+def site_hours(site: Site) -> BusinessHours:
+    """The site's business hours, with its holidays, in its time zone."""
     spec: HoursSpec = cached(
         f"sla:calendar:{site.pk}", lambda: _hours_spec(site), CONFIG_CACHE_SECONDS
     )

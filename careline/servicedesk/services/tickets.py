@@ -22,7 +22,7 @@ from careline.servicedesk import phi
 from careline.servicedesk.choices import NUMBER_PREFIX, CareEffect, Kind, Priority, Scope, Via
 from careline.servicedesk.models import Ticket, TicketCounter
 from careline.servicedesk.models.tickets import STAFF_ROLES
-from careline.servicedesk.services import notify, routing, sla
+from careline.servicedesk.services import notify, oncall, routing, sla
 from careline.servicedesk.services.triage import TriageInput, triage
 
 TICKET_FIELDS = [
@@ -161,6 +161,9 @@ class TicketDraft:
     via: str = Via.WEB
     message_id: str = ""  # the email that opened it, if one did
     watchers: list[User] = field(default_factory=list)
+    # Urgent tickets page the on-call engineer; a caller that pages by itself (monitoring,
+    # which groups by root cause) says False.
+    page: bool = True
 
 
 def create_ticket(actor: User, draft: TicketDraft, *, requester: User | None = None) -> Ticket:
@@ -214,6 +217,8 @@ def create_ticket(actor: User, draft: TicketDraft, *, requester: User | None = N
             notify.ticket_created(ticket)
             if ticket.assignee is not None:
                 notify.assigned(ticket)
+            if draft.page:
+                oncall.page_for_ticket(ticket)
         audit.record(
             "ticket.create",
             actor=actor,
@@ -316,6 +321,7 @@ def update_ticket(actor: User, ticket_id: int, version: int, changes: dict[str, 
         ticket.phi_flagged = bool(phi.scan(ticket.title, ticket.description))
         if apply_triage(ticket):
             _restart_clocks(ticket)
+            page_if_now_urgent(ticket, before["priority"])
         audit.record(
             "ticket.update",
             actor=actor,
@@ -325,6 +331,12 @@ def update_ticket(actor: User, ticket_id: int, version: int, changes: dict[str, 
             after=audit.snapshot(ticket, [*TICKET_FIELDS, "phi_breach_suspected"]),
         )
     return ticket
+
+
+def page_if_now_urgent(ticket: Ticket, was: str) -> None:
+    """A ticket that became P1 or P2 pages now, as if it had been urgent from the start."""
+    if ticket.priority in oncall.URGENT and was not in oncall.URGENT:
+        oncall.page_for_ticket(ticket)
 
 
 def _restart_clocks(ticket: Ticket) -> None:
@@ -351,6 +363,7 @@ def override_priority(
         ticket.priority_override_reason = reason
         ticket.priority_reason = f"Set to {priority} by {actor.display_name}: {reason}"
         _restart_clocks(ticket)
+        page_if_now_urgent(ticket, before["priority"])
         audit.record(
             "ticket.priority_override",
             actor=actor,
