@@ -314,13 +314,20 @@ def test_postgresql_restarting_under_load_loses_nothing(
         assert "outbox round failed" in engine.log_text()
         received = inbox.by_message_id()
         assert max(received.values()) <= 2
-        statuses = engines.sql(
-            env,
-            "SELECT status, COUNT(*) FROM oncall_notification "
-            "WHERE idempotency_key LIKE ? GROUP BY status",
-            ("restart:%",),
+        # A message reaches the receiver a moment before its row says so.
+        engines.until(
+            "every row marked sent",
+            lambda: (
+                engines.sql(
+                    env,
+                    "SELECT status, COUNT(*) FROM oncall_notification "
+                    "WHERE idempotency_key LIKE ? GROUP BY status",
+                    ("restart:%",),
+                )
+                == [("sent", count)]
+            ),
+            30,
         )
-        assert statuses == [("sent", count)]
         engine.stop(signal.SIGTERM)
     finally:
         inbox.stop()

@@ -64,7 +64,11 @@ def now_page(request: HttpRequest) -> HttpResponse:
         return denied
     now = timezone.now()
     found = schedules.schedules_with_relations(since=now - schedules.STRETCH_HORIZON)
-    context = {"rows": [_now_row(s, now) for s in found], "now": now}
+    context = {
+        "rows": [_now_row(s, now) for s in found],
+        "now": now,
+        "can_see_outbox": has_perm(request.user, Perm.OUTBOX_MANAGE),
+    }
     return render(request, "oncall/now.html", context)
 
 
