@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import careline, postgres_available, report, scratch_env
+from bench.common import report, rows_per_database
 
 MONITORS = int(os.environ.get("CARELINE_BENCH_MONITORS", "10000"))
 INTERVAL = int(os.environ.get("CARELINE_BENCH_INTERVAL", "30"))
@@ -229,19 +229,7 @@ COLUMNS = [
 
 
 def main() -> None:
-    rows = []
-    for database in ["sqlite"] + (["postgresql"] if postgres_available() else []):
-        with scratch_env(database) as env:
-            careline(env, "demo")
-            out = subprocess.run(
-                [sys.executable, __file__, "--run", database],
-                env=env,
-                stdout=subprocess.PIPE,
-                text=True,
-                check=True,
-            ).stdout
-            rows += [json.loads(line[4:]) for line in out.splitlines() if line.startswith("ROW ")]
-    report("monitoring", rows, COLUMNS)
+    report("monitoring", rows_per_database(__file__, ["demo"]), COLUMNS)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import careline, free_port, postgres_available, report, scratch_env
+from bench.common import free_port, report, rows_per_database
 
 CAUSES = int(os.environ.get("CARELINE_BENCH_CAUSES", "200"))
 RATE = float(os.environ.get("CARELINE_BENCH_RATE", "20"))  # causes per second
@@ -310,19 +310,7 @@ COLUMNS = [
 
 
 def main() -> None:
-    rows = []
-    for database in ["sqlite"] + (["postgresql"] if postgres_available() else []):
-        with scratch_env(database) as env:
-            careline(env, "migrate")
-            out = subprocess.run(
-                [sys.executable, __file__, "--run", database],
-                env=env,
-                stdout=subprocess.PIPE,
-                text=True,
-                check=True,
-            ).stdout
-            rows += [json.loads(line[4:]) for line in out.splitlines() if line.startswith("ROW ")]
-    report("notify", rows, COLUMNS)
+    report("notify", rows_per_database(__file__, ["migrate"]), COLUMNS)
 
 
 if __name__ == "__main__":

@@ -65,6 +65,25 @@ def careline(env: dict[str, str], *args: str, stdin: str = "") -> str:
     ).stdout
 
 
+def rows_per_database(script: str, prepare: list[str]) -> list[dict[str, Any]]:
+    """Run `script --run DATABASE` on a scratch SQLite database, then PostgreSQL if it is
+    reachable, each first made ready with `careline PREPARE...`; the rows the script printed
+    as `ROW {json}` lines."""
+    rows: list[dict[str, Any]] = []
+    for database in ["sqlite"] + (["postgresql"] if postgres_available() else []):
+        with scratch_env(database) as env:
+            careline(env, *prepare)
+            out = subprocess.run(
+                [sys.executable, script, "--run", database],
+                env=env,
+                stdout=subprocess.PIPE,
+                text=True,
+                check=True,
+            ).stdout
+            rows += [json.loads(line[4:]) for line in out.splitlines() if line.startswith("ROW ")]
+    return rows
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

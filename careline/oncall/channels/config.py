@@ -12,9 +12,8 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-import phonenumbers
-
 from careline.env import ImproperSetting
+from careline.oncall.phones import to_e164
 
 GATEWAYS = ("", "twilio", "http")
 # What a gateway template may name; each is replaced inside the template's text values.
@@ -55,15 +54,12 @@ def phone_number(name: str, value: str, *, required: bool = False) -> str:
         if required:
             raise ImproperSetting(f"{name} must be set")
         return ""
-    try:
-        parsed = phonenumbers.parse(value, None)
-    except phonenumbers.NumberParseException:
-        parsed = None
-    if parsed is None or not phonenumbers.is_possible_number(parsed):
+    number = to_e164(value, strict=False)
+    if number is None:
         raise ImproperSetting(
             f"{name} must be a phone number in international form such as +15551230000 (got {value!r})"
         )
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    return number
 
 
 def twilio_sid(name: str, value: str) -> str:

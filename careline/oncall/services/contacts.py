@@ -10,7 +10,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-import phonenumbers
 from django.conf import settings
 from django.contrib.auth.base_user import BaseUserManager
 from django.core.exceptions import ValidationError
@@ -31,6 +30,7 @@ from careline.oncall.models import (
     NotificationRule,
     WebhookTarget,
 )
+from careline.oncall.phones import to_e164
 from careline.oncall.services.targets import target_by_code
 
 PRIORITIES = ("P1", "P2", "P3", "P4")
@@ -112,17 +112,14 @@ def clean_address(kind: str, address: str) -> str:
 
 def _e164(number: str) -> str:
     region = settings.PHONE_REGION
-    try:
-        parsed = phonenumbers.parse(number, region)
-    except phonenumbers.NumberParseException:
-        parsed = None
-    if parsed is None or not phonenumbers.is_valid_number(parsed):
+    found = to_e164(number, region)
+    if found is None:
         raise InvalidInput(
             f"must be a valid phone number, with its country code (+44 ...) unless it is in "
             f"{region} (got {number[:40]!r})",
             field="address",
         )
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    return found
 
 
 def _chat_target(kind: str, target: str | None) -> WebhookTarget | None:
