@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+
+from careline.core.context import NAVIGATION, NavItem
+from careline.core.permissions import Perm
+
+
+class ChangesConfig(AppConfig):
+    name = "careline.changes"
+    label = "changes"
+    verbose_name = "Change management"
+
+    def ready(self) -> None:
+        item = NavItem("Changes", "/changes/", Perm.CHANGES_VIEW)
+        if item not in NAVIGATION:
+            NAVIGATION.append(item)
