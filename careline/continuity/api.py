@@ -1,0 +1,184 @@
+"""/api/v1/downtime and /api/v1/downtime-procedures. Everyone signed in reads; changing
+needs downtime.manage (checked in the services)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils import timezone
+from ninja import Query, Router, Schema, Status
+
+from careline.continuity.models import (
+    DowntimeEvent,
+    DowntimeProcedure,
+    DowntimeStatus,
+    DowntimeUpdate,
+)
+from careline.continuity.schemas import (
+    ChecklistItemOut,
+    DowntimeDetailOut,
+    DowntimeIn,
+    DowntimeOut,
+    ProcedureIn,
+    ProcedureOut,
+    ReportOut,
+    TicketLinkIn,
+    UpdateIn,
+    UpdateOut,
+)
+from careline.continuity.services import downtime, procedures, report
+from careline.core.callers import signed_in
+
+router = Router(tags=["downtime"])
+
+
+class ListFilters(Schema):
+    active: bool | None = None
+    planned: bool | None = None
+    service: str | None = None
+
+
+def _out(event: DowntimeEvent) -> dict[str, Any]:
+    return {
+        "id": event.pk,
+        "reference": event.reference,
+        "title": event.title,
+        "description": event.description,
+        "kind": event.kind,
+        "status": event.status,
+        "services": [s.code for s in event.services.all()],
+        "departments": [d.code for d in event.departments.all()],
+        "starts_at": event.starts_at,
+        "ends_at": event.ends_at,
+        "ended_at": event.ended_at,
+        "read_only_access": event.read_only_access,
+        "recovery_complete": event.recovery_complete,
+        "announce_at": event.announce_at,
+        "notified_at": event.notified_at,
+        "closed_at": event.closed_at,
+        "source": event.source,
+        "tickets": [t.number for t in event.tickets.all()],
+    }
+
+
+def _detail(event_id: int) -> dict[str, Any]:
+    event = (
+        DowntimeEvent.objects.prefetch_related("services", "departments", "tickets")
+        .filter(pk=event_id)
+        .first()
+    ) or downtime.get_event(event_id)
+    body = _out(event)
+    body["updates"] = list(event.updates.select_related("author"))
+    body["checklist"] = list(event.checklist.select_related("service", "department", "done_by"))
+    return body
+
+
+@router.post("/downtime", response={201: DowntimeDetailOut})
+def create_event(request: HttpRequest, payload: DowntimeIn) -> Status[dict[str, Any]]:
+    event = downtime.declare(
+        signed_in(request),
+        downtime.DowntimeDraft(
+            title=payload.title,
+            kind=payload.kind,
+            services=payload.services,
+            departments=payload.departments,
+            starts_at=payload.starts_at or timezone.now(),
+            ends_at=payload.ends_at,
+            description=payload.description,
+            read_only_access=payload.read_only_access,
+        ),
+    )
+    return Status(201, _detail(event.pk))
+
+
+@router.get("/downtime", response=list[DowntimeOut])
+def list_events(request: HttpRequest, filters: Query[ListFilters]) -> list[dict[str, Any]]:
+    signed_in(request)
+    events = DowntimeEvent.objects.prefetch_related("services", "departments", "tickets")
+    if filters.active is not None:
+        events = (
+            events.filter(status=DowntimeStatus.ACTIVE)
+            if filters.active
+            else events.exclude(status=DowntimeStatus.ACTIVE)
+        )
+    if filters.planned is not None:
+        events = events.filter(kind="planned" if filters.planned else "unplanned")
+    if filters.service:
+        events = events.filter(services__code=filters.service.strip().upper())
+    return [_out(e) for e in events.distinct()[:200]]
+
+
+@router.get("/downtime/{event_id}", response=DowntimeDetailOut)
+def get_event(request: HttpRequest, event_id: int) -> dict[str, Any]:
+    signed_in(request)
+    return _detail(event_id)
+
+
+@router.post("/downtime/{event_id}/updates", response={201: UpdateOut})
+def post_update(request: HttpRequest, event_id: int, payload: UpdateIn) -> Status[DowntimeUpdate]:
+    return Status(201, downtime.add_update(signed_in(request), event_id, payload.text))
+
+
+@router.post("/downtime/{event_id}/end", response=DowntimeDetailOut)
+def end_event(request: HttpRequest, event_id: int) -> dict[str, Any]:
+    downtime.end(signed_in(request), event_id)
+    return _detail(event_id)
+
+
+@router.post("/downtime/{event_id}/checklist", response=DowntimeDetailOut)
+def prepare_checklist(request: HttpRequest, event_id: int) -> dict[str, Any]:
+    downtime.prepare_checklist(signed_in(request), event_id)
+    return _detail(event_id)
+
+
+@router.post("/downtime/{event_id}/checklist/{item_id}", response=ChecklistItemOut)
+def tick_item(request: HttpRequest, event_id: int, item_id: int) -> Any:
+    return downtime.tick(signed_in(request), event_id, item_id)
+
+
+@router.post("/downtime/{event_id}/close", response=DowntimeDetailOut)
+def close_event(request: HttpRequest, event_id: int) -> dict[str, Any]:
+    downtime.close(signed_in(request), event_id)
+    return _detail(event_id)
+
+
+@router.post("/downtime/{event_id}/tickets", response=DowntimeDetailOut)
+def link_ticket(request: HttpRequest, event_id: int, payload: TicketLinkIn) -> dict[str, Any]:
+    downtime.link_ticket(signed_in(request), event_id, payload.ticket)
+    return _detail(event_id)
+
+
+@router.get("/downtime/{event_id}/report", response=ReportOut)
+def event_report(request: HttpRequest, event_id: int) -> dict[str, Any]:
+    signed_in(request)
+    return asdict(report.build(downtime.get_event(event_id)))
+
+
+@router.get("/downtime-procedures", response=list[ProcedureOut])
+def list_procedures(request: HttpRequest) -> list[DowntimeProcedure]:
+    signed_in(request)
+    return list(DowntimeProcedure.objects.select_related("service", "department"))
+
+
+@router.post("/downtime-procedures", response={201: ProcedureOut})
+def create_procedure(request: HttpRequest, payload: ProcedureIn) -> Status[DowntimeProcedure]:
+    return Status(
+        201,
+        procedures.create(
+            signed_in(request),
+            service=payload.service,
+            department=payload.department,
+            title=payload.title,
+            body=payload.body,
+            article_id=payload.article_id,
+            document_url=payload.document_url,
+        ),
+    )
+
+
+@router.delete("/downtime-procedures/{procedure_id}", response={204: None})
+def delete_procedure(request: HttpRequest, procedure_id: int) -> Status[None]:
+    procedures.delete(signed_in(request), procedure_id)
+    return Status(204, None)
