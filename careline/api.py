@@ -15,7 +15,9 @@ from ninja import NinjaAPI
 from ninja.errors import HttpError, ValidationError
 from ninja.security import HttpBearer, SessionAuth
 
+from careline.changes.api import router as changes_router
 from careline.cmdb.api import router as cmdb_router
+from careline.continuity.api import router as continuity_router
 from careline.core import requestctx, services
 from careline.core.api import router as core_router
 from careline.core.errors import CareLineError
@@ -109,3 +111,5 @@ api.add_router("/", desk_impact_router)
 api.add_router("/", knowledge_router)
 api.add_router("/", monitoring_router)
 api.add_router("/", oncall_router)
+api.add_router("/", changes_router)
+api.add_router("/", continuity_router)

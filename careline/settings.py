@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     "careline.cmdb",
     "careline.knowledge",
     "careline.monitoring",
+    "careline.changes",
+    "careline.continuity",
 ]
 
 MIDDLEWARE = [
@@ -190,6 +192,8 @@ MAX_ATTACHMENT_BYTES = envint("CARELINE_MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024,
 MAX_TITLE_LENGTH = 200
 MAX_DESCRIPTION_LENGTH = 20_000
 REOPEN_DAYS = envint("CARELINE_REOPEN_DAYS", 7, minimum=0, maximum=90)
+# Advisory board approvals a normal change needs (the requester's own never counts).
+CHANGE_APPROVALS = envint("CARELINE_CHANGE_APPROVALS", 1, minimum=1, maximum=20)
 
 # Email out. Empty SMTP URL: messages wait in the outbox until one is configured.
 SMTP_URL = envstr("CARELINE_SMTP_URL", "")
@@ -216,6 +220,13 @@ ONCALL_ESCALATION_INTERVAL_SECONDS = envint(
 ONCALL_FINAL_USERNAME = envstr("CARELINE_ONCALL_FINAL_USERNAME", "")
 # Phone numbers typed without a country code (contact methods) are read as this region's.
 PHONE_REGION = envstr("CARELINE_PHONE_REGION", "US")
+
+# Downtime: a planned one is announced to the affected departments this many working days
+# ahead (the site's business calendar); the downtime loop looks for due work this often.
+DOWNTIME_NOTICE_DAYS = envint("CARELINE_DOWNTIME_NOTICE_DAYS", 5, minimum=0, maximum=60)
+DOWNTIME_INTERVAL_SECONDS = envint(
+    "CARELINE_DOWNTIME_INTERVAL_SECONDS", 30, minimum=1, maximum=3600
+)
 
 # --- delivery channels (SMS, voice, chat, webhooks) ---
 # The outbox dispatcher looks for due messages this often: a page must leave within a second

@@ -10,4 +10,6 @@ urlpatterns = [
     path("", include("careline.knowledge.urls")),
     path("", include("careline.monitoring.urls")),
     path("", include("careline.oncall.urls")),
+    path("", include("careline.continuity.urls")),
+    path("", include("careline.changes.urls")),
 ]

@@ -35,6 +35,10 @@ class Perm(StrEnum):
     ONCALL_RESPOND = "oncall.respond"  # acknowledge and resolve pages, page someone by hand
     ONCALL_MANAGE = "oncall.manage"  # schedules, overrides, policies, routes, delivery targets
     OUTBOX_MANAGE = "outbox.manage"  # read the dead-letter list and send a message again
+    CHANGES_VIEW = "changes.view"  # change requests, the change calendar, blackouts
+    CHANGES_EDIT = "changes.edit"  # raise, submit and carry out changes
+    CHANGES_APPROVE = "changes.approve"  # the change advisory board; blackouts, templates
+    DOWNTIME_MANAGE = "downtime.manage"  # declare, update, end and close downtime events
 
 
 _STAFF_READ = {
@@ -44,8 +48,16 @@ _STAFF_READ = {
     Perm.CMDB_VIEW,
     Perm.MONITORS_VIEW,
     Perm.ONCALL_VIEW,
+    Perm.CHANGES_VIEW,
 }
-_STAFF_WRITE = {Perm.USERS_VIEW, Perm.TICKETS_OPEN, Perm.KB_EDIT, Perm.ONCALL_RESPOND}
+_STAFF_WRITE = {
+    Perm.USERS_VIEW,
+    Perm.TICKETS_OPEN,
+    Perm.KB_EDIT,
+    Perm.ONCALL_RESPOND,
+    Perm.DOWNTIME_MANAGE,
+    Perm.CHANGES_EDIT,
+}
 _ENGINEERING = {
     Perm.METRICS_VIEW,
     Perm.CMDB_MANAGE,
@@ -59,7 +71,10 @@ ROLE_PERMS: dict[str, frozenset[Perm]] = {
     Role.AGENT: frozenset(_STAFF_READ | _STAFF_WRITE),
     Role.ENGINEER: frozenset(_STAFF_READ | _STAFF_WRITE | _ENGINEERING),
     Role.MANAGER: frozenset(
-        _STAFF_READ | _STAFF_WRITE | _ENGINEERING | {Perm.DESK_MANAGE, Perm.ONCALL_MANAGE}
+        _STAFF_READ
+        | _STAFF_WRITE
+        | _ENGINEERING
+        | {Perm.DESK_MANAGE, Perm.ONCALL_MANAGE, Perm.CHANGES_APPROVE}
     ),
     # An auditor reads everything and changes nothing.
     Role.AUDITOR: frozenset(_STAFF_READ | {Perm.USERS_VIEW, Perm.AUDIT_VIEW}),
