@@ -15,6 +15,7 @@ from django import forms
 from django.conf import settings
 from django.forms.utils import ErrorList
 
+from careline.core.cached import cached
 from careline.core.errors import CareLineError
 from careline.core.models import ClinicalService, Department, Site, User
 from careline.servicedesk.choices import (
@@ -29,6 +30,7 @@ from careline.servicedesk.choices import (
     Status,
 )
 from careline.servicedesk.models import Queue
+from careline.servicedesk.services.sla import CONFIG_CACHE_SECONDS
 from careline.servicedesk.services.tickets import TicketDraft
 
 Choices = list[tuple[str, Any]]
@@ -276,8 +278,16 @@ def staff_choices(blank: str, extra: Choices | None = None) -> Choices:
     return [("", blank), *(extra or []), *((u.username, u.display_name) for u in people)]
 
 
+QUEUE_NAMES_KEY = "desk:queue-names"
+
+
+def _queue_names() -> list[tuple[str, str]]:
+    return list(Queue.objects.order_by("name").values_list("code", "name"))
+
+
 def queue_choices(blank: str) -> Choices:
-    return [("", blank), *Queue.objects.order_by("name").values_list("code", "name")]
+    # Every ticket page and the console offer the queues; they change rarely.
+    return [("", blank), *cached(QUEUE_NAMES_KEY, _queue_names, CONFIG_CACHE_SECONDS)]
 
 
 class AssignForm(CareLineForm):

@@ -260,13 +260,3 @@ def shot(request: pytest.FixtureRequest, _screenshot_dir: Path) -> Callable[[Pag
         return path
 
     return take
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _leave_the_codes_fresh() -> Iterator[None]:
-    """At the end of each module, wait for a fresh TOTP step for whoever it signed in with a
-    code, so the next module's sign-in is not refused as a replayed code."""
-    yield
-    from tests.browser import people
-
-    people.wait_for_fresh_codes()

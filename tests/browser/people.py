@@ -1,9 +1,9 @@
 """Signing the demo hospital's people in through the browser, shared by the browser tests.
 
 A TOTP code is accepted once per person and 30-second step, and every test signs people in
-on one shared server: a sign-in waits for a step the server has not yet accepted for that
-person, and each test module, at its end, waits for a fresh step for whoever it signed in
-(the `leave_the_codes_fresh` fixture, used by conftest.py for every module).
+on one shared server: a sign-in with a code uses a step the server has not yet accepted for
+that person (waiting for the next one if need be), and a person signed in once is signed in
+again by their session's cookies rather than by another code.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from contextlib import closing
+from typing import Any
 
 import pyotp
 from playwright.sync_api import Page, expect
@@ -18,16 +19,8 @@ from playwright.sync_api import Page, expect
 from careline.core.demo import DEMO_PASSWORD, demo_totp_secret
 from tests.browser.conftest import Server
 
-TOTP_STEP_S = 30
-# The TOTP step last used here per person.
-USED_STEPS: dict[str, int] = {}
-
-
-def wait_for_fresh_codes() -> None:
-    """Until a new TOTP step has begun for everyone signed in with a code so far."""
-    for step in USED_STEPS.values():
-        while int(time.time() // TOTP_STEP_S) <= step:
-            time.sleep(0.2)
+# The cookies of each person's session after a sign-in with a code.
+SESSIONS: dict[str, list[Any]] = {}
 
 
 def enter_password(page: Page, username: str) -> None:
@@ -46,7 +39,18 @@ def last_step(server: Server, username: str) -> int:
 
 
 def sign_in_with_code(page: Page, server: Server, username: str) -> None:
-    """Password, then the code of a step the server has not accepted for this person."""
+    """Password, then the code of a step the server has not accepted for this person.
+
+    A person signed in this way once already gets that session's cookies instead (while it
+    lasts): each code is accepted once, and a second sign-in would wait for the next step.
+    The code itself is tested by the first sign-in of each person and by test_signin.py.
+    """
+    if username in SESSIONS:
+        page.context.add_cookies(SESSIONS[username])
+        page.goto("/")
+        if page.get_by_role("button", name="Sign out").count():
+            return
+        page.context.clear_cookies()  # signed out or expired since: sign in afresh
     enter_password(page, username)
     expect(page.get_by_role("heading", level=1)).to_have_text("Enter your code")
     totp = pyotp.TOTP(demo_totp_secret(username))
@@ -54,10 +58,12 @@ def sign_in_with_code(page: Page, server: Server, username: str) -> None:
     while totp.timecode(time.time()) <= used:  # another test signed this person in this step
         time.sleep(totp.interval - time.time() % totp.interval + 0.05)
     now = time.time()
-    USED_STEPS[username] = totp.timecode(now)
     page.get_by_label("Six-digit code from your authenticator app").fill(totp.at(now))
     page.get_by_role("button", name="Verify").click()
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    SESSIONS[username] = [
+        {"name": c["name"], "value": c["value"], "url": server.url} for c in page.context.cookies()
+    ]
 
 
 def no_horizontal_scroll(page: Page) -> None:

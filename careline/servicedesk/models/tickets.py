@@ -4,7 +4,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Case, Q, Value, When
+from django.db.models import Case, Exists, Q, Value, When
 
 from careline.core.choices import Role
 from careline.core.models import ClinicalService, Department, Site
@@ -34,12 +34,6 @@ STAFF_ROLES = frozenset({Role.AGENT, Role.ENGINEER, Role.MANAGER, Role.AUDITOR, 
 SECURITY_ROLES = frozenset({Role.MANAGER, Role.AUDITOR, Role.ADMIN})
 
 
-def security_cleared(user: User) -> bool:
-    if user.role in SECURITY_ROLES:
-        return True
-    return QueueMember.objects.filter(user=user, queue__is_security=True).exists()
-
-
 class TicketQuerySet(models.QuerySet["Ticket"]):
     def visible_to(self, user: User | AnonymousUser) -> TicketQuerySet:
         """The tickets this person may see: the one place that rule lives.
@@ -51,9 +45,12 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
         if not user.is_authenticated or not user.is_active:
             return self.none()
         if user.role in STAFF_ROLES:
-            if security_cleared(user):
+            if user.role in SECURITY_ROLES:
                 return self
-            return self.filter(~Q(kind=Kind.SECURITY) | Q(requester=user))
+            # Clearance (membership of a security queue) is a subquery of this one, not a
+            # query of its own: every page of the desk asks.
+            cleared = QueueMember.objects.filter(user=user, queue__is_security=True)
+            return self.filter(~Q(kind=Kind.SECURITY) | Q(requester=user) | Exists(cleared))
         own = Q(requester=user)
         if user.department_id is not None:
             own |= Q(department_id=user.department_id) & ~Q(kind=Kind.SECURITY)

@@ -37,7 +37,11 @@ QUEUE_FIELDS = ["code", "name", "strategy", "is_security", "manager_id"]
 def _forget_cached_setup() -> None:
     """This process forgets at once; other workers within their cache lifetime (a minute)."""
     cached.forget(
-        "sla:policies", "routing:rules", "routing:queue:SERVICEDESK", "routing:queue:SECURITY"
+        "sla:policies",
+        "routing:rules",
+        "routing:queue:SERVICEDESK",
+        "routing:queue:SECURITY",
+        "desk:queue-names",
     )
 
 
