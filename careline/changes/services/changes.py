@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -19,6 +19,7 @@ from careline.cmdb.models import ConfigItem
 from careline.core import audit
 from careline.core.errors import Conflict, InvalidInput, NotFound
 from careline.core.models import ClinicalService, User
+from careline.core.numbers import take_next
 from careline.core.permissions import Perm, require
 from careline.core.services import clean_name, service_by_code
 
@@ -58,21 +59,7 @@ EDITABLE = (
 
 def next_number() -> str:
     """CHG-000123: taken inside the creating transaction, so a rollback gives it back."""
-    # Increment and read in one statement; its row lock lasts to the end of the transaction.
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {ChangeCounter._meta.db_table} SET last = last + 1 WHERE key = %s RETURNING last",  # noqa: S608  (table name from the model)
-            [COUNTER_KEY],
-        )
-        row = cursor.fetchone()
-    if row is not None:
-        return f"{COUNTER_KEY}-{int(row[0]):06d}"
-    try:
-        with transaction.atomic():
-            ChangeCounter.objects.create(key=COUNTER_KEY, last=1)
-    except IntegrityError:
-        return next_number()  # another request created the counter first
-    return f"{COUNTER_KEY}-000001"
+    return f"{COUNTER_KEY}-{take_next(ChangeCounter, 'key', COUNTER_KEY):06d}"
 
 
 def visible(actor: User) -> QuerySet[Change]:

@@ -8,13 +8,14 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from careline.core import audit, inserts
 from careline.core.cached import cached
 from careline.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from careline.core.models import User
+from careline.core.numbers import take_next
 from careline.core.permissions import Perm, require
 from careline.core.services import department_by_code, service_by_code
 from careline.oncall import outbox
@@ -101,22 +102,7 @@ def _hot_lookup(key: str, find: Callable[[], M]) -> M:
 
 def next_number(kind: str) -> str:
     """INC-000123: taken inside the creating transaction, so a rollback gives the number back."""
-    # One statement that increments and reads (both databases support RETURNING); the row
-    # lock it takes is held to the end of the transaction, so numbers never repeat.
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {TicketCounter._meta.db_table} SET last = last + 1 WHERE kind = %s RETURNING last",  # noqa: S608  (table name from the model)
-            [kind],
-        )
-        row = cursor.fetchone()
-    if row is not None:
-        return f"{NUMBER_PREFIX[Kind(kind)]}-{int(row[0]):06d}"
-    try:
-        with transaction.atomic():
-            TicketCounter.objects.create(kind=kind, last=1)
-    except IntegrityError:
-        return next_number(kind)  # another request created the counter first
-    return f"{NUMBER_PREFIX[Kind(kind)]}-000001"
+    return f"{NUMBER_PREFIX[Kind(kind)]}-{take_next(TicketCounter, 'kind', kind):06d}"
 
 
 def apply_triage(ticket: Ticket) -> bool:
