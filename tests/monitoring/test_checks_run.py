@@ -80,4 +80,6 @@ def test_blocking_kinds_against_hanging_peers_do_not_hold_up_a_fast_check() -> N
     assert all(r.error for r in results)
     assert took < 2.5
     assert quick.status == "up"
-    assert fast_took < 0.75  # well inside the 1.5 s the others wait
+    # Inside the 1.5 s the others wait, with room for a busy machine (it took 0.92 s once
+    # while another test run shared the two cores; 0.75 s was too tight).
+    assert fast_took < 1.25
