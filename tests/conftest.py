@@ -8,6 +8,7 @@ ward clerk at the other site, who must never see the ED's business.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,3 +139,24 @@ def scratch_db_env(tmp_path: Path) -> Iterator[dict[str, str]]:
     """Environment for a `careline` subprocess with a database of its own (tests/processes.py)."""
     with scratch_database(tmp_path / "data", f"scratch_{tmp_path.name[-12:]}") as env:
         yield env
+
+
+# What makes a test touch the database: a test without any of these gives the same answer on
+# SQLite and PostgreSQL, so the PostgreSQL run (CARELINE_TEST_DB_ONLY=1, set by make test)
+# leaves it to the SQLite run.
+_DATABASE_FIXTURES = frozenset(
+    {"db", "transactional_db", "django_db_setup", "scratch_db_env", "scratch_env"}
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.environ.get("CARELINE_TEST_DB_ONLY") != "1":
+        return
+    kept, left = [], []
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        uses_db = bool(fixtures & _DATABASE_FIXTURES) or item.get_closest_marker("django_db")
+        (kept if uses_db else left).append(item)
+    if left:
+        config.hook.pytest_deselected(items=left)
+        items[:] = kept
