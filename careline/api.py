@@ -25,9 +25,11 @@ from careline.core.models import User
 from careline.knowledge.api import router as knowledge_router
 from careline.monitoring.api import router as monitoring_router
 from careline.oncall.api import router as oncall_router
+from careline.reports.api import router as reports_router
 from careline.servicedesk.api import router as servicedesk_router
 from careline.servicedesk.config_api import router as desk_setup_router
 from careline.servicedesk.impact_api import router as desk_impact_router
+from careline.training.api import router as training_router
 
 log = logging.getLogger("careline.api")
 
@@ -113,3 +115,5 @@ api.add_router("/", monitoring_router)
 api.add_router("/", oncall_router)
 api.add_router("/", changes_router)
 api.add_router("/", continuity_router)
+api.add_router("/", reports_router)
+api.add_router("/", training_router)

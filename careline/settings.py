@@ -61,6 +61,8 @@ INSTALLED_APPS = [
     "careline.monitoring",
     "careline.changes",
     "careline.continuity",
+    "careline.reports",
+    "careline.training",
 ]
 
 MIDDLEWARE = [

@@ -12,4 +12,6 @@ urlpatterns = [
     path("", include("careline.oncall.urls")),
     path("", include("careline.continuity.urls")),
     path("", include("careline.changes.urls")),
+    path("", include("careline.reports.urls")),
+    path("", include("careline.training.urls")),
 ]
