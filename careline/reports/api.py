@@ -1,3 +1,8 @@
 from ninja import Router
 
-router = Router(tags=["reports"])
+from careline.reports.compliance.api import router as compliance_router
+from careline.reports.status.api import router as status_router
+
+router = Router()
+router.add_router("", status_router)
+router.add_router("", compliance_router)

@@ -1,5 +1,8 @@
 from django.urls import URLPattern
 
+from careline.reports.compliance import urls as compliance_urls
+from careline.reports.status import urls as status_urls
+
 app_name = "reports"
 
-urlpatterns: list[URLPattern] = []
+urlpatterns: list[URLPattern] = [*status_urls.urlpatterns, *compliance_urls.urlpatterns]
