@@ -18,6 +18,7 @@ from ninja.security import HttpBearer, SessionAuth
 from careline.changes.api import router as changes_router
 from careline.cmdb.api import router as cmdb_router
 from careline.continuity.api import router as continuity_router
+from careline.continuity.recovery_api import router as recovery_router
 from careline.core import requestctx, services
 from careline.core.api import router as core_router
 from careline.core.errors import CareLineError
@@ -115,5 +116,6 @@ api.add_router("/", monitoring_router)
 api.add_router("/", oncall_router)
 api.add_router("/", changes_router)
 api.add_router("/", continuity_router)
+api.add_router("/", recovery_router)
 api.add_router("/", reports_router)
 api.add_router("/", training_router)

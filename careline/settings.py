@@ -229,6 +229,11 @@ DOWNTIME_NOTICE_DAYS = envint("CARELINE_DOWNTIME_NOTICE_DAYS", 5, minimum=0, max
 DOWNTIME_INTERVAL_SECONDS = envint(
     "CARELINE_DOWNTIME_INTERVAL_SECONDS", 30, minimum=1, maximum=3600
 )
+# Recovery: the RPO watch compares every backup job's newest good backup with its service's
+# RPO this often.
+RECOVERY_INTERVAL_SECONDS = envint(
+    "CARELINE_RECOVERY_INTERVAL_SECONDS", 60, minimum=1, maximum=3600
+)
 
 # --- delivery channels (SMS, voice, chat, webhooks) ---
 # The outbox dispatcher looks for due messages this often: a page must leave within a second

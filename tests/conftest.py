@@ -121,6 +121,14 @@ class ApiClient:
             headers=self.headers,
         )
 
+    def put(self, path: str, body: Any) -> Any:
+        return self.client.put(
+            f"/api/v1{path}",
+            json.dumps(body),
+            content_type="application/json",
+            headers=self.headers,
+        )
+
 
 @pytest.fixture
 def api_as(hospital: Hospital) -> Any:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from careline.continuity import views
+from careline.continuity import recovery_views, views
 
 app_name = "continuity"
 
@@ -12,4 +12,13 @@ urlpatterns = [
     path("downtime/<int:event_id>/end/", views.end_event, name="end"),
     path("downtime/<int:event_id>/close/", views.close_event, name="close"),
     path("downtime/<int:event_id>/tick/<int:item_id>/", views.tick_item, name="tick"),
+    path("recovery/", recovery_views.readiness_list, name="recovery"),
+    path("recovery/<str:code>/", recovery_views.service_page, name="recovery_service"),
+    path("recovery/<str:code>/plan/", recovery_views.save_plan, name="recovery_plan"),
+    path("recovery/<str:code>/drills/", recovery_views.record_drill, name="recovery_drill"),
+    path(
+        "recovery/<str:code>/jobs/<int:job_id>/restore-tests/",
+        recovery_views.record_restore_test,
+        name="recovery_restore_test",
+    ),
 ]

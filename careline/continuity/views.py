@@ -64,7 +64,7 @@ def event_page(request: HttpRequest, event_id: int) -> HttpResponse:
     return render(request, "continuity/detail.html", context)
 
 
-def _when(value: str, field: str) -> datetime | None:
+def form_datetime(value: str, field: str) -> datetime | None:
     if not value.strip():
         return None
     parsed = parse_datetime(value.strip())
@@ -84,7 +84,7 @@ def event_new(request: HttpRequest) -> HttpResponse:
         values["services"] = request.POST.getlist("services")
         values["departments"] = request.POST.getlist("departments")
         try:
-            starts = _when(request.POST.get("starts_at", ""), "starts_at") or timezone.now()
+            starts = form_datetime(request.POST.get("starts_at", ""), "starts_at") or timezone.now()
             event = downtime.declare(
                 signed_in(request),
                 downtime.DowntimeDraft(
@@ -93,7 +93,7 @@ def event_new(request: HttpRequest) -> HttpResponse:
                     services=values["services"],
                     departments=values["departments"],
                     starts_at=starts,
-                    ends_at=_when(request.POST.get("ends_at", ""), "ends_at"),
+                    ends_at=form_datetime(request.POST.get("ends_at", ""), "ends_at"),
                     description=values["description"],
                     read_only_access=request.POST.get("read_only_access") == "on",
                 ),

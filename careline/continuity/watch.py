@@ -1,5 +1,6 @@
-"""The downtime loop: announces planned events when their notice falls due, starts them at
-their start (the banner appears) and reminds at their planned end.
+"""The continuity loops. The downtime loop announces planned events when their notice falls
+due, starts them at their start (the banner appears) and reminds at their planned end. The RPO
+loop opens an incident for a backup older than its service's RPO (services.readiness).
 
 Each step is claimed by a conditional UPDATE (see services.downtime), so a second engine or
 the next tick finds it done and does nothing; the outbox keys make the emails once-only too.
@@ -15,7 +16,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from careline.continuity.models import DowntimeEvent, DowntimeStatus
-from careline.continuity.services import downtime
+from careline.continuity.services import downtime, readiness
 from careline.engine.runner import LoopSpec, db
 from careline.engine.runner import register as register_loop
 
@@ -66,6 +67,10 @@ async def _tick() -> None:
         )
 
 
+async def _rpo_tick() -> None:
+    await db(readiness.watch_rpo, timezone.now())
+
+
 def register() -> None:
     shared = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
     register_loop(
@@ -73,6 +78,16 @@ def register() -> None:
             "downtime",
             interval_s=settings.DOWNTIME_INTERVAL_SECONDS,
             tick=_tick,
+            leader_only=not shared,
+        )
+    )
+    # Claims are conditional updates and an incident is one per job (a unique index), so a
+    # second engine on a shared database does no harm.
+    register_loop(
+        LoopSpec(
+            "rpo",
+            interval_s=settings.RECOVERY_INTERVAL_SECONDS,
+            tick=_rpo_tick,
             leader_only=not shared,
         )
     )

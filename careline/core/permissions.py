@@ -39,6 +39,10 @@ class Perm(StrEnum):
     CHANGES_EDIT = "changes.edit"  # raise, submit and carry out changes
     CHANGES_APPROVE = "changes.approve"  # the change advisory board; blackouts, templates
     DOWNTIME_MANAGE = "downtime.manage"  # declare, update, end and close downtime events
+    COMPLIANCE_VIEW = "compliance.view"  # access review, PHI views, security incidents, BAAs
+    TRAINING_MANAGE = "training.manage"  # training sessions, registering others, attendance
+    RECOVERY_VIEW = "recovery.view"  # recovery plans, backups against RPO, drills, restore tests
+    RECOVERY_MANAGE = "recovery.manage"  # recovery plans, backup jobs; record tests, drills
 
 
 _STAFF_READ = {
@@ -49,6 +53,7 @@ _STAFF_READ = {
     Perm.MONITORS_VIEW,
     Perm.ONCALL_VIEW,
     Perm.CHANGES_VIEW,
+    Perm.RECOVERY_VIEW,
 }
 _STAFF_WRITE = {
     Perm.USERS_VIEW,
@@ -57,6 +62,7 @@ _STAFF_WRITE = {
     Perm.ONCALL_RESPOND,
     Perm.DOWNTIME_MANAGE,
     Perm.CHANGES_EDIT,
+    Perm.TRAINING_MANAGE,
 }
 _ENGINEERING = {
     Perm.METRICS_VIEW,
@@ -64,6 +70,7 @@ _ENGINEERING = {
     Perm.MONITORS_MANAGE,
     Perm.ALERTS_POST,
     Perm.OUTBOX_MANAGE,
+    Perm.RECOVERY_MANAGE,
 }
 
 ROLE_PERMS: dict[str, frozenset[Perm]] = {
@@ -74,10 +81,10 @@ ROLE_PERMS: dict[str, frozenset[Perm]] = {
         _STAFF_READ
         | _STAFF_WRITE
         | _ENGINEERING
-        | {Perm.DESK_MANAGE, Perm.ONCALL_MANAGE, Perm.CHANGES_APPROVE}
+        | {Perm.DESK_MANAGE, Perm.ONCALL_MANAGE, Perm.CHANGES_APPROVE, Perm.COMPLIANCE_VIEW}
     ),
     # An auditor reads everything and changes nothing.
-    Role.AUDITOR: frozenset(_STAFF_READ | {Perm.USERS_VIEW, Perm.AUDIT_VIEW}),
+    Role.AUDITOR: frozenset(_STAFF_READ | {Perm.USERS_VIEW, Perm.AUDIT_VIEW, Perm.COMPLIANCE_VIEW}),
     Role.ADMIN: frozenset(Perm),
 }
 

@@ -41,3 +41,4 @@ class IncidentSource(models.TextChoices):
     TREND = "trend", "Trend forecast"
     ALERTMANAGER = "alertmanager", "Prometheus Alertmanager"
     GENERIC = "generic", "Generic alert"
+    BACKUP = "backup", "Backup older than its RPO"

@@ -7,8 +7,16 @@ from careline.continuity.models.downtime import (
     DowntimeStatus,
     DowntimeUpdate,
 )
+from careline.continuity.models.recovery import (
+    BackupJob,
+    DrDrill,
+    RecoveryPlan,
+    RestoreResult,
+    RestoreTest,
+)
 
 __all__ = [
+    "BackupJob",
     "ChecklistItem",
     "ChecklistKind",
     "DowntimeEvent",
@@ -16,4 +24,8 @@ __all__ = [
     "DowntimeProcedure",
     "DowntimeStatus",
     "DowntimeUpdate",
+    "DrDrill",
+    "RecoveryPlan",
+    "RestoreResult",
+    "RestoreTest",
 ]
