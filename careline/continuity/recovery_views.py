@@ -28,9 +28,15 @@ def readiness_list(request: HttpRequest) -> HttpResponse:
         return denied
     states = readiness.readiness()
     context = {
-        "states": states,
+        "rows": [
+            {
+                "state": s,
+                "rpo": readiness.hours(s.plan.rpo_minutes) if s.plan else "",
+                "rto": readiness.hours(s.plan.rto_minutes) if s.plan else "",
+            }
+            for s in states
+        ],
         "flagged": sum(1 for s in states if not s.ok),
-        "hours": readiness.hours,
     }
     return render(request, "continuity/recovery_list.html", context)
 
@@ -60,7 +66,8 @@ def service_page(request: HttpRequest, code: str) -> HttpResponse:
         )[:20],
         "results": RestoreResult.choices,
         "can_manage": can_manage,
-        "hours": readiness.hours,
+        "rpo": readiness.hours(plan.rpo_minutes) if plan else "",
+        "rto": readiness.hours(plan.rto_minutes) if plan else "",
         "steps_text": "\n".join(plan.steps) if plan else "",
         "contacts_text": "\n".join(
             " | ".join(c.get(k, "") for k in ("name", "role", "phone", "email"))
