@@ -13,6 +13,7 @@ from careline.changes.schemas import (
     BlackoutIn,
     BlackoutOut,
     ChangeCalendarDayOut,
+    ChangeCancelIn,
     ChangeCompleteIn,
     ChangeDecisionIn,
     ChangeFilter,
@@ -129,6 +130,12 @@ def review(request: HttpRequest, change_id: int, payload: ChangeReviewIn) -> Cha
 @router.post("/changes/{change_id}/close", response=ChangeOut)
 def close(request: HttpRequest, change_id: int) -> Change:
     lifecycle.close(signed_in(request), change_id)
+    return _loaded(request, change_id)
+
+
+@router.post("/changes/{change_id}/cancel", response=ChangeOut)
+def cancel(request: HttpRequest, change_id: int, payload: ChangeCancelIn) -> Change:
+    lifecycle.cancel(signed_in(request), change_id, payload.reason)
     return _loaded(request, change_id)
 
 

@@ -21,6 +21,7 @@ class ChangeState(models.TextChoices):
     BACKED_OUT = "backed_out", "Backed out"
     REVIEWED = "reviewed", "Reviewed"
     CLOSED = "closed", "Closed"
+    CANCELLED = "cancelled", "Cancelled"
 
 
 class ClinicalImpact(models.TextChoices):

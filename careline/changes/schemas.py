@@ -66,6 +66,10 @@ class ChangeCompleteIn(InSchema):
     notes: str = Field("", max_length=LONG)
 
 
+class ChangeCancelIn(InSchema):
+    reason: str = Field(max_length=5000)
+
+
 class ChangeReviewIn(InSchema):
     notes: str = Field(max_length=LONG)
 

@@ -50,6 +50,8 @@ def _buttons(request: HttpRequest, change: Change) -> list[str]:
             buttons.append("review")
         if S.CLOSED in allowed:
             buttons.append("close")
+        if S.CANCELLED in allowed:
+            buttons.append("cancel")
     if has_perm(user, Perm.CHANGES_APPROVE) and change.requester_id != user.pk:
         pending = change.state == S.SUBMITTED or (
             change.kind == ChangeKind.EMERGENCY
@@ -113,6 +115,8 @@ def change_action(request: HttpRequest, change_id: int, action: str) -> HttpResp
             lifecycle.review(user, change_id, form.get("notes", ""))
         elif action == "close":
             lifecycle.close(user, change_id)
+        elif action == "cancel":
+            lifecycle.cancel(user, change_id, form.get("reason", ""))
         else:
             raise NotFound(f"no action {action[:40]!r} on a change", field="action")
     except CareLineError as exc:

@@ -17,6 +17,7 @@ from careline.continuity.models import (
     DowntimeUpdate,
 )
 from careline.continuity.schemas import (
+    CancelIn,
     ChecklistItemOut,
     DowntimeDetailOut,
     DowntimeIn,
@@ -124,6 +125,12 @@ def post_update(request: HttpRequest, event_id: int, payload: UpdateIn) -> Statu
 @router.post("/downtime/{event_id}/end", response=DowntimeDetailOut)
 def end_event(request: HttpRequest, event_id: int) -> dict[str, Any]:
     downtime.end(signed_in(request), event_id)
+    return _detail(event_id)
+
+
+@router.post("/downtime/{event_id}/cancel", response=DowntimeDetailOut)
+def cancel_event(request: HttpRequest, event_id: int, payload: CancelIn) -> dict[str, Any]:
+    downtime.cancel(signed_in(request), event_id, payload.reason)
     return _detail(event_id)
 
 

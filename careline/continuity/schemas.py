@@ -22,6 +22,10 @@ class DowntimeIn(InSchema):
     read_only_access: bool = False
 
 
+class CancelIn(InSchema):
+    reason: str = Field(max_length=5000)
+
+
 class UpdateIn(InSchema):
     text: str = Field(max_length=5000)
 

@@ -11,6 +11,7 @@ urlpatterns = [
     path("downtime/<int:event_id>/update/", views.post_update, name="update"),
     path("downtime/<int:event_id>/end/", views.end_event, name="end"),
     path("downtime/<int:event_id>/close/", views.close_event, name="close"),
+    path("downtime/<int:event_id>/cancel/", views.cancel_event, name="cancel"),
     path("downtime/<int:event_id>/tick/<int:item_id>/", views.tick_item, name="tick"),
     path("recovery/", recovery_views.readiness_list, name="recovery"),
     path("recovery/<str:code>/", recovery_views.service_page, name="recovery_service"),

@@ -142,6 +142,17 @@ def end_event(request: HttpRequest, event_id: int) -> HttpResponse:
 
 
 @require_POST
+def cancel_event(request: HttpRequest, event_id: int) -> HttpResponse:
+    reason = request.POST.get("reason", "")
+    return _act(
+        request,
+        event_id,
+        lambda: downtime.cancel(signed_in(request), event_id, reason),
+        "Planned downtime cancelled.",
+    )
+
+
+@require_POST
 def close_event(request: HttpRequest, event_id: int) -> HttpResponse:
     return _act(request, event_id, lambda: downtime.close(signed_in(request), event_id), "Closed.")
 

@@ -3,7 +3,11 @@ the change's services and by the monitors of its CMDB items, and, when it takes 
 down, a planned downtime for the departments relying on it; impact comes from the CMDB.
 
 Bad input tried: an unknown CMDB item id and an unknown service code (404 naming the field,
-nothing stored); a service-unavailable change naming no service (422 on submit)."""
+nothing stored); a service-unavailable change naming no service (422 on submit); cancelling
+with no reason (422), twice, or once the work has started (409).
+
+A cancelled change drops its window and its planned downtime, and the departments already
+told are told it is off."""
 
 from __future__ import annotations
 
@@ -11,12 +15,16 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import time_machine
 
 from careline.changes.models import Change
 from careline.changes.services import lifecycle
+from careline.continuity import watch
 from careline.continuity.models import DowntimeEvent
-from careline.core.errors import InvalidInput, NotFound
+from careline.continuity.services import downtime
+from careline.core.errors import Conflict, InvalidInput, NotFound
 from careline.monitoring.services import incidents, maintenance
+from careline.oncall.models import Notification
 from tests.changes.conftest import END, START
 from tests.cmdb.conftest import Cmdb, cmdb  # noqa: F401  (the CMDB fixture)
 from tests.conftest import Hospital
@@ -106,3 +114,71 @@ def test_service_unavailable_needs_its_service(make_change: Any, hospital: Hospi
         lifecycle.submit(hospital.agent, change.pk)
     assert bad.value.field == "services"
     assert Change.objects.get(pk=change.pk).state == "draft"
+
+
+def test_a_cancelled_change_drops_its_window_and_its_planned_downtime(
+    make_change: Any,
+    make_monitor: Any,  # noqa: F811
+    cmdb: Cmdb,  # noqa: F811
+    hospital: Hospital,
+) -> None:
+    monitor = make_monitor("EHR web", "tcp", {"host": "127.0.0.1", "port": 9})
+    for person in hospital.all().values():
+        person.email = f"{person.username}@hospital.example"
+        person.save(update_fields=["email"])
+    during = START + timedelta(minutes=30)
+    with time_machine.travel(START - timedelta(days=12), tick=False) as clock:
+        change = make_change(service_unavailable=True, title="EHR database upgrade")
+        lifecycle.submit(hospital.agent, change.pk)
+        lifecycle.approve(hospital.manager, change.pk, "ok")
+        event = DowntimeEvent.objects.get()
+        assert event.status == "scheduled"
+        assert downtime.send_notice(event, START - timedelta(days=7))
+        assert maintenance.window_for(monitor, during) is not None
+
+        clock.move_to(START - timedelta(days=1))
+        with pytest.raises(InvalidInput) as blank:
+            lifecycle.cancel(hospital.agent, change.pk, "   ")
+        assert blank.value.field == "reason"
+        assert Change.objects.get(pk=change.pk).state == "scheduled"
+        told_before = Notification.objects.filter(body__contains="Cancelled:").count()
+        lifecycle.cancel(hospital.agent, change.pk, "The vendor postponed the upgrade")
+
+    change.refresh_from_db()
+    assert change.state == "cancelled"
+    assert change.outcome_notes == "The vendor postponed the upgrade"
+    assert maintenance.window_for(monitor, during) is None
+    event.refresh_from_db()
+    assert event.status == "cancelled"
+    told = Notification.objects.filter(body__contains="Cancelled:")
+    assert told.count() > told_before
+    assert "The vendor postponed the upgrade" in told.first().body  # type: ignore[union-attr]
+    # The downtime loop never starts it; the change goes nowhere from here.
+    assert watch.run_due(START + timedelta(minutes=1)).started == 0
+    assert DowntimeEvent.objects.get().status == "cancelled"
+    with pytest.raises(Conflict):
+        lifecycle.cancel(hospital.agent, change.pk, "again")
+    with pytest.raises(Conflict):
+        lifecycle.start(hospital.agent, change.pk)
+
+
+def test_work_under_way_is_not_cancelled_and_nor_is_an_active_downtime(
+    make_change: Any,
+    cmdb: Cmdb,  # noqa: F811
+    hospital: Hospital,
+) -> None:
+    with time_machine.travel(START - timedelta(days=12), tick=False):
+        change = make_change(service_unavailable=True)
+        lifecycle.submit(hospital.agent, change.pk)
+        lifecycle.approve(hospital.manager, change.pk, "ok")
+    with time_machine.travel(START + timedelta(minutes=1), tick=False):
+        watch.run_due(START + timedelta(minutes=1))
+        lifecycle.start(hospital.agent, change.pk)
+    with pytest.raises(Conflict) as under_way:
+        lifecycle.cancel(hospital.agent, change.pk, "too late")
+    assert under_way.value.field == "state"
+    event = DowntimeEvent.objects.get()
+    with pytest.raises(Conflict) as active:
+        downtime.cancel(hospital.agent, event.pk, "too late")
+    assert active.value.field == "status"
+    assert DowntimeEvent.objects.get().status == "active"

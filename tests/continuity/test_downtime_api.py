@@ -227,3 +227,41 @@ def test_the_list_costs_the_same_few_queries_for_many_events(
     with django_assert_max_num_queries(8):
         listed = nurse.get("/downtime", active="true")
     assert len(listed.json()) == 6
+
+
+def test_a_planned_downtime_is_cancelled_with_its_reason_before_it_starts(
+    ward: Hospital, api_as: Any
+) -> None:
+    """Bad input tried: a blank reason (422 naming it), cancelling twice and cancelling an
+    active downtime (409), a requester cancelling (403)."""
+    agent = api_as(ward.agent)
+    with time_machine.travel(T0, tick=False):
+        planned = agent.post(
+            "/downtime",
+            body(
+                kind="planned",
+                starts_at=(T0 + timedelta(days=10)).isoformat(),
+                ends_at=(T0 + timedelta(days=10, hours=2)).isoformat(),
+            ),
+        ).json()
+        assert (
+            api_as(ward.nurse)
+            .post(f"/downtime/{planned['id']}/cancel", {"reason": "x"})
+            .status_code
+            == 403
+        )
+        blank = agent.post(f"/downtime/{planned['id']}/cancel", {"reason": " "})
+        assert blank.status_code == 422
+        assert blank.json()["field"] == "reason"
+        done = agent.post(f"/downtime/{planned['id']}/cancel", {"reason": "Upgrade moved to March"})
+        assert done.status_code == 200, done.json()
+        assert done.json()["status"] == "cancelled"
+        assert done.json()["updates"][-1]["text"] == "Cancelled: Upgrade moved to March"
+        assert (
+            agent.post(f"/downtime/{planned['id']}/cancel", {"reason": "again"}).status_code == 409
+        )
+        active = agent.post("/downtime", body()).json()
+        refused = agent.post(f"/downtime/{active['id']}/cancel", {"reason": "oops"})
+        assert refused.status_code == 409
+        assert refused.json()["field"] == "status"
+    assert DowntimeEvent.objects.get(pk=active["id"]).status == "active"

@@ -12,7 +12,7 @@ from careline.changes.choices import ChangeKind, ChangeState, Decision, Outcome
 from careline.changes.models import Approval, Change
 from careline.changes.services import conflicts
 from careline.changes.services.changes import changing
-from careline.continuity.services.downtime import schedule_planned_downtime
+from careline.continuity.services.downtime import cancel_for_source, schedule_planned_downtime
 from careline.core import audit
 from careline.core.errors import Conflict, Forbidden, InvalidInput
 from careline.core.models import User
@@ -23,17 +23,19 @@ from careline.monitoring.services import maintenance
 S = ChangeState
 TRANSITIONS: dict[str, frozenset[str]] = {
     # An emergency change may go to work before the board meets (approved afterwards).
-    S.DRAFT: frozenset({S.SUBMITTED, S.IMPLEMENTING}),
-    S.SUBMITTED: frozenset({S.APPROVED, S.REJECTED, S.IMPLEMENTING}),
-    S.APPROVED: frozenset({S.SCHEDULED}),
+    # Work that will not happen is cancelled any time before it starts.
+    S.DRAFT: frozenset({S.SUBMITTED, S.IMPLEMENTING, S.CANCELLED}),
+    S.SUBMITTED: frozenset({S.APPROVED, S.REJECTED, S.IMPLEMENTING, S.CANCELLED}),
+    S.APPROVED: frozenset({S.SCHEDULED, S.CANCELLED}),
     S.REJECTED: frozenset({S.CLOSED}),
-    S.SCHEDULED: frozenset({S.IMPLEMENTING}),
+    S.SCHEDULED: frozenset({S.IMPLEMENTING, S.CANCELLED}),
     S.IMPLEMENTING: frozenset({S.IMPLEMENTED, S.FAILED, S.BACKED_OUT}),
     S.IMPLEMENTED: frozenset({S.REVIEWED}),
     S.FAILED: frozenset({S.REVIEWED}),
     S.BACKED_OUT: frozenset({S.REVIEWED}),
     S.REVIEWED: frozenset({S.CLOSED}),
     S.CLOSED: frozenset(),
+    S.CANCELLED: frozenset(),
 }
 # Reached only by an emergency change, never by a standard or normal one.
 EMERGENCY_ONLY = {(S.DRAFT, S.IMPLEMENTING), (S.SUBMITTED, S.IMPLEMENTING)}
@@ -284,4 +286,22 @@ def close(actor: User, change_id: int) -> Change:
     with changing(actor, change_id) as change:
         _move(actor, change, S.CLOSED, "closed")
         change.closed_at = timezone.now()
+    return change
+
+
+def cancel(actor: User, change_id: int, reason: str) -> Change:
+    """Work that will not happen: before it starts, with the reason. Its maintenance window
+    ends now (no monitor stays silenced for it) and its planned downtime is cancelled, the
+    departments already told being told it is off."""
+    require(actor, Perm.CHANGES_EDIT)
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInput("say why the change is cancelled", field="reason")
+    with changing(actor, change_id) as change:
+        _move(actor, change, S.CANCELLED, f"cancelled: {reason[:200]}")
+        change.closed_at = timezone.now()
+        change.outcome_notes = reason
+        if change.maintenance_window_id is not None:
+            maintenance.end_window(actor, change.maintenance_window_id, change.closed_at)
+        cancel_for_source(actor, change.number, f"{change.number} was cancelled: {reason}")
     return change

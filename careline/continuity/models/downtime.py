@@ -19,6 +19,7 @@ class DowntimeStatus(models.TextChoices):
     ACTIVE = "active", "Active"
     ENDED = "ended", "Ended, recovering"
     CLOSED = "closed", "Closed"
+    CANCELLED = "cancelled", "Cancelled"
 
 
 class DowntimeEvent(models.Model):

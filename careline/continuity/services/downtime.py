@@ -284,8 +284,8 @@ def add_update(actor: User, event_id: int, text: str) -> DowntimeUpdate:
         )
     with transaction.atomic():
         event = _open_event(event_id)
-        if event.status == DowntimeStatus.CLOSED:
-            raise Conflict(f"{event.reference} is closed: no more updates", field="status")
+        if event.status in (DowntimeStatus.CLOSED, DowntimeStatus.CANCELLED):
+            raise Conflict(f"{event.reference} is {event.status}: no more updates", field="status")
         update = DowntimeUpdate.objects.create(
             event=event, text=text, author=actor, at=timezone.now()
         )
@@ -294,6 +294,54 @@ def add_update(actor: User, event_id: int, text: str) -> DowntimeUpdate:
             "downtime.update", actor=actor, obj=event, summary=f"{event.reference}: {text[:200]}"
         )
     return update
+
+
+def cancel(actor: User | None, event_id: int, reason: str) -> DowntimeEvent:
+    """A planned downtime that will not happen (its change was cancelled or moved): only
+    before it starts; an active one is ended instead. Departments already told are told it
+    is off, with the reason."""
+    if actor is not None:
+        require(actor, Perm.DOWNTIME_MANAGE)
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInput("say why the downtime is cancelled", field="reason")
+    if len(reason) > TEXT_LIMIT:
+        raise InvalidInput(f"must be at most {TEXT_LIMIT} characters", field="reason")
+    with transaction.atomic():
+        event = _open_event(event_id)
+        if event.status != DowntimeStatus.SCHEDULED:
+            raise Conflict(
+                f"{event.reference} is {event.get_status_display().lower()}: only a scheduled "
+                "downtime is cancelled (an active one is ended)",
+                field="status",
+            )
+        now = timezone.now()
+        event.status = DowntimeStatus.CANCELLED
+        event.closed_at = now
+        event.save(update_fields=["status", "closed_at"])
+        text = f"Cancelled: {reason}"
+        update = DowntimeUpdate.objects.create(event=event, text=text, author=actor, at=now)
+        told = notices.post_update(event, update.pk, text) if event.notified_at else 0
+        audit.record(
+            "downtime.cancelled",
+            actor=actor,
+            obj=event,
+            summary=f"{event.reference} cancelled ({told} emails): {reason[:200]}",
+        )
+        _banners_changed()
+    return event
+
+
+def cancel_for_source(actor: User | None, source: str, reason: str) -> int:
+    """Cancel the scheduled downtime a change (its number is the source) created."""
+    ids = list(
+        DowntimeEvent.objects.filter(source=source, status=DowntimeStatus.SCHEDULED).values_list(
+            "pk", flat=True
+        )
+    )
+    for event_id in ids:
+        cancel(actor, event_id, reason)
+    return len(ids)
 
 
 def link_ticket(actor: User, event_id: int, ticket_ref: str) -> Ticket:
@@ -362,8 +410,8 @@ def prepare_checklist(actor: User, event_id: int) -> DowntimeEvent:
     require(actor, Perm.DOWNTIME_MANAGE)
     with transaction.atomic():
         event = _open_event(event_id)
-        if event.status == DowntimeStatus.CLOSED:
-            raise Conflict(f"{event.reference} is closed", field="status")
+        if event.status in (DowntimeStatus.CLOSED, DowntimeStatus.CANCELLED):
+            raise Conflict(f"{event.reference} is {event.status}", field="status")
         _generate_checklist(event)
         audit.record("downtime.checklist", actor=actor, obj=event, summary=event.reference)
     return event
@@ -396,8 +444,8 @@ def tick(actor: User, event_id: int, item_id: int) -> ChecklistItem:
         item = ChecklistItem.objects.filter(pk=item_id).first()
         if item is None or item.event_id != event.pk:
             raise NotFound(f"no checklist item {item_id} in {event.reference}", field="item_id")
-        if event.status == DowntimeStatus.CLOSED:
-            raise Conflict(f"{event.reference} is closed", field="status")
+        if event.status in (DowntimeStatus.CLOSED, DowntimeStatus.CANCELLED):
+            raise Conflict(f"{event.reference} is {event.status}", field="status")
         if item.done_at is not None:
             raise Conflict(
                 f"{item.label!r} was already ticked at {item.done_at:%Y-%m-%d %H:%M} UTC",

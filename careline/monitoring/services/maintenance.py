@@ -164,3 +164,22 @@ def create_window(
         summary=f"Maintenance window {window.name} from {starts_at:%Y-%m-%d %H:%M}",
     )
     return window
+
+
+def end_window(actor: User | None, window_id: int, at: datetime) -> MaintenanceWindow | None:
+    """End a window at `at`, or drop it before it starts (its change was cancelled): from
+    then on it silences nothing. A window already over is left as it was; a recurring one
+    keeps its past occurrences."""
+    window = MaintenanceWindow.objects.select_for_update().filter(pk=window_id).first()
+    if window is None or (window.ends_at is not None and window.ends_at <= at):
+        return window
+    window.starts_at = min(window.starts_at, at)
+    window.ends_at = at
+    window.save(update_fields=["starts_at", "ends_at"])
+    audit.record(
+        "maintenance.end",
+        actor=actor,
+        obj=window,
+        summary=f"Maintenance window {window.name} ended at {at:%Y-%m-%d %H:%M}",
+    )
+    return window
