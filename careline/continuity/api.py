@@ -1,14 +1,15 @@
 """/api/v1/downtime and /api/v1/downtime-procedures. Everyone signed in reads; changing
 needs downtime.manage (checked in the services)."""
 
-from __future__ import annotations
-
+from collections.abc import Sequence
 from dataclasses import asdict
-from typing import Any
+from typing import Any, overload
 
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Query, Router, Schema, Status
+from ninja.pagination import paginate
 
 from careline.continuity.models import (
     DowntimeEvent,
@@ -94,8 +95,30 @@ def create_event(request: HttpRequest, payload: DowntimeIn) -> Status[dict[str, 
     return Status(201, _detail(event.pk))
 
 
+class _Listed(Sequence[dict[str, Any]]):
+    """Events as the API shows them, built only for the page asked for (the paginator
+    slices this and counts it with one COUNT query)."""
+
+    def __init__(self, events: QuerySet[DowntimeEvent]) -> None:
+        self.events = events
+
+    def __len__(self) -> int:
+        return self.events.count()
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]: ...
+    def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        if isinstance(index, slice):
+            return [_out(e) for e in self.events[index]]
+        return _out(self.events[index])
+
+
 @router.get("/downtime", response=list[DowntimeOut])
-def list_events(request: HttpRequest, filters: Query[ListFilters]) -> list[dict[str, Any]]:
+@paginate
+def list_events(request: HttpRequest, filters: Query[ListFilters]) -> _Listed:
+    """Newest first; `limit` (at most 500) and `offset` page through them."""
     signed_in(request)
     events = DowntimeEvent.objects.prefetch_related("services", "departments", "tickets")
     if filters.active is not None:
@@ -107,8 +130,12 @@ def list_events(request: HttpRequest, filters: Query[ListFilters]) -> list[dict[
     if filters.planned is not None:
         events = events.filter(kind="planned" if filters.planned else "unplanned")
     if filters.service:
-        events = events.filter(services__code=filters.service.strip().upper())
-    return [_out(e) for e in events.distinct()[:200]]
+        events = events.filter(
+            pk__in=DowntimeEvent.services.through.objects.filter(
+                clinicalservice__code=filters.service.strip().upper()
+            ).values("downtimeevent_id")
+        )
+    return _Listed(events.order_by("-starts_at", "-id"))
 
 
 @router.get("/downtime/{event_id}", response=DowntimeDetailOut)

@@ -54,8 +54,9 @@ def test_declare_update_end_tick_close_and_report(ward: Hospital, api_as: Any) -
         event_id = event["id"]
         assert agent.post(f"/downtime/{event_id}/updates", {"text": "Failover"}).status_code == 201
         listed = api_as(ward.nurse).get("/downtime", active="true", service="EHR").json()
-        assert [e["id"] for e in listed] == [event_id]
-        assert api_as(ward.nurse).get("/downtime", planned="true").json() == []
+        assert [e["id"] for e in listed["items"]] == [event_id]
+        assert listed["count"] == 1
+        assert api_as(ward.nurse).get("/downtime", planned="true").json()["items"] == []
     with time_machine.travel(T0 + timedelta(hours=1), tick=False):
         ended = agent.post(f"/downtime/{event_id}/end").json()
     items = ended["checklist"]
@@ -224,9 +225,18 @@ def test_the_list_costs_the_same_few_queries_for_many_events(
     for n in range(6):
         assert agent.post("/downtime", body(title=f"Outage {n}")).status_code == 201
     nurse = api_as(ward.nurse)
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(9):
         listed = nurse.get("/downtime", active="true")
-    assert len(listed.json()) == 6
+    assert listed.json()["count"] == 6
+    assert [e["title"] for e in listed.json()["items"]] == [f"Outage {n}" for n in range(5, -1, -1)]
+    # Paged: two at a time, newest first, none missed or repeated.
+    seen = []
+    for offset in (0, 2, 4):
+        page = nurse.get("/downtime", active="true", limit=2, offset=offset).json()
+        assert page["count"] == 6
+        seen += [e["title"] for e in page["items"]]
+    assert seen == [f"Outage {n}" for n in range(5, -1, -1)]
+    assert nurse.get("/downtime", limit=0).status_code == 422
 
 
 def test_a_planned_downtime_is_cancelled_with_its_reason_before_it_starts(
