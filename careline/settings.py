@@ -235,6 +235,9 @@ RECOVERY_INTERVAL_SECONDS = envint(
     "CARELINE_RECOVERY_INTERVAL_SECONDS", 60, minimum=1, maximum=3600
 )
 
+# Training: everyone registered for a session is emailed this many hours before it starts.
+TRAINING_REMINDER_HOURS = envint("CARELINE_TRAINING_REMINDER_HOURS", 24, minimum=1, maximum=24 * 14)
+
 # --- delivery channels (SMS, voice, chat, webhooks) ---
 # The outbox dispatcher looks for due messages this often: a page must leave within a second
 # of its cause. CARELINE_OUTBOX_INTERVAL_SECONDS, the older knob, is its default when set.
