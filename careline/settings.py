@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "careline.changes",
     "careline.continuity",
     "careline.reports",
+    "careline.reports.morning",
     "careline.training",
 ]
 
