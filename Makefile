@@ -11,11 +11,20 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
+# WeasyPrint (reports to PDF) draws text with the system's Pango; Debian's chromium already
+# pulls it in, so this installs it only where it is missing.
+PANGO := libpango-1.0-0 libpangoft2-1.0-0
+define system_libs
+	dpkg -s $(PANGO) >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PANGO))
+endef
+
 $(STAMP): pyproject.toml | $(BIN)/python
+	$(system_libs)
 	$(BIN)/pip install --quiet -e '.[semantic]'
 	touch $@
 
 $(DEV_STAMP): pyproject.toml | $(BIN)/python
+	$(system_libs)
 	$(BIN)/pip install --quiet -e '.[dev,semantic]'
 	touch $(STAMP) $@
 

@@ -166,6 +166,8 @@ LOGIN_LOCKOUT_FAILURES = envint("CARELINE_LOGIN_LOCKOUT_FAILURES", 5, minimum=1)
 LOGIN_LOCKOUT_MINUTES = envint("CARELINE_LOGIN_LOCKOUT_MINUTES", 15, minimum=1)
 MFA_ROLES = envlist("CARELINE_MFA_ROLES", ["agent", "engineer", "manager", "auditor", "admin"])
 MFA_ISSUER = envstr("CARELINE_MFA_ISSUER", "CareLine")
+# The access review calls an account dormant after this many days without a sign-in.
+DORMANT_DAYS = envint("CARELINE_DORMANT_DAYS", 90, minimum=1, maximum=3660)
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = envtimezone("CARELINE_TIME_ZONE", "UTC")

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterator
 from typing import Any
 
 import segno
@@ -20,6 +18,7 @@ from careline.core.forms import AuditFilterForm, CodeForm, LoginForm
 from careline.core.models import AuditEvent, ClinicalService, Department, Site, User
 from careline.core.permissions import Perm, require
 from careline.engine.status import engine_status
+from careline.reports.exports import csv_response
 
 
 def _next_url(request: HttpRequest) -> str:
@@ -199,18 +198,6 @@ CSV_COLUMNS = [
 ]
 
 
-def _cell(value: object) -> str:
-    # A cell starting with = + - @ is run as a formula by spreadsheet programs; failed-login
-    # usernames and summaries are typed by anyone, so neutralise them.
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 def audit_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     if (denied := require_page(request, Perm.AUDIT_VIEW)) is not None:
         return denied
@@ -225,13 +212,10 @@ def audit_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
         summary=f"Exported {events.count()} audit events as CSV",
         after={"filters": {k: v for k, v in request.GET.items() if v}},
     )
-    writer = csv.writer(_Echo())
-
-    def rows() -> Iterator[str]:
-        yield writer.writerow(CSV_COLUMNS)
-        for event in events.order_by("id").iterator(chunk_size=2000):
-            yield writer.writerow([_cell(getattr(event, c)) for c in CSV_COLUMNS])
-
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="careline-audit.csv"'
-    return response
+    # Streamed, and made safe for spreadsheets: failed-login usernames and summaries are
+    # typed by anyone (exports.csv_cell).
+    rows = (
+        [getattr(event, c) for c in CSV_COLUMNS]
+        for event in events.order_by("id").iterator(chunk_size=2000)
+    )
+    return csv_response("careline-audit.csv", CSV_COLUMNS, rows)

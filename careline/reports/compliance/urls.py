@@ -1,3 +1,8 @@
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
-urlpatterns: list[URLPattern] = []
+from careline.reports.compliance import views
+
+urlpatterns: list[URLPattern] = [
+    path("reports/compliance/", views.index, name="compliance"),
+    path("reports/compliance/<slug:name>/", views.report_page, name="compliance-report"),
+]
