@@ -95,6 +95,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "careline.core.context.navigation",
+                "careline.reports.status.context.status_page",
             ],
         },
     },
@@ -240,6 +241,16 @@ RECOVERY_INTERVAL_SECONDS = envint(
 
 # Training: everyone registered for a session is emailed this many hours before it starts.
 TRAINING_REMINDER_HOURS = envint("CARELINE_TRAINING_REMINDER_HOURS", 24, minimum=1, maximum=24 * 14)
+
+# The status page (/status/): signed-in staff always; anonymous visitors only when it is
+# public and they come from one of these networks (checked at start-up, see reports.status).
+STATUS_PUBLIC = envbool("CARELINE_STATUS_PUBLIC", False)
+STATUS_NETWORKS = envlist(
+    "CARELINE_STATUS_NETWORKS",
+    ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8", "::1/128", "fc00::/7"],
+)
+# Scheduled maintenance is listed this many days ahead.
+STATUS_AHEAD_DAYS = envint("CARELINE_STATUS_AHEAD_DAYS", 7, minimum=1, maximum=90)
 
 # --- delivery channels (SMS, voice, chat, webhooks) ---
 # The outbox dispatcher looks for due messages this often: a page must leave within a second

@@ -2,6 +2,7 @@ from django.apps import AppConfig
 
 from careline.core.context import NAVIGATION, NavItem
 from careline.core.permissions import Perm
+from careline.reports.status import access
 
 
 class ReportsConfig(AppConfig):
@@ -10,6 +11,12 @@ class ReportsConfig(AppConfig):
     verbose_name = "Reports, status page and compliance"
 
     def ready(self) -> None:
+        # Everyone signed in reads the status page: no permission on the menu item.
+        status = NavItem("Status", "/status/")
+        if status not in NAVIGATION:
+            NAVIGATION.append(status)
         compliance = NavItem("Compliance", "/reports/compliance/", Perm.COMPLIANCE_VIEW)
         if compliance not in NAVIGATION:
             NAVIGATION.append(compliance)
+        # A mistyped CARELINE_STATUS_NETWORKS stops start-up, naming the variable.
+        access.networks()

@@ -45,41 +45,56 @@ def _current(window: MaintenanceWindow, now: datetime) -> Occurrence | None:
     return Occurrence(window, start, end)
 
 
-def _applies(window: MaintenanceWindow, monitor: Monitor) -> bool:
-    monitor_ids = {m.pk for m in window.monitors.all()}
-    service_ids = {s.pk for s in window.services.all()}
-    return (
-        monitor.pk in monitor_ids
-        or (monitor.service_id is not None and monitor.service_id in service_ids)
-        or bool(set(window.tags) & set(monitor.tags or []))
-    )
+@dataclass(frozen=True)
+class InForce:
+    """A window in force now, with what it names read once: deciding for thousands of
+    monitors costs no query and no set-building per monitor."""
+
+    occurrence: Occurrence
+    monitor_ids: frozenset[int]
+    service_ids: frozenset[int]
+    tags: frozenset[str]
+
+    def silences(self, monitor: Monitor) -> bool:
+        return (
+            monitor.pk in self.monitor_ids
+            or (monitor.service_id is not None and monitor.service_id in self.service_ids)
+            or not self.tags.isdisjoint(monitor.tags or [])
+        )
 
 
-def _live_windows(now: datetime) -> list[MaintenanceWindow]:
-    return list(
+def in_force(now: datetime) -> list[InForce]:
+    """Every window in force at `now` (one query, whatever the number of monitors)."""
+    live = (
         MaintenanceWindow.objects.filter(starts_at__lte=now)
         .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=now))
         .prefetch_related("monitors", "services")
     )
+    found = []
+    for window in live:
+        occurrence = _current(window, now)
+        if occurrence is not None:
+            found.append(
+                InForce(
+                    occurrence,
+                    frozenset(m.pk for m in window.monitors.all()),
+                    frozenset(s.pk for s in window.services.all()),
+                    frozenset(window.tags),
+                )
+            )
+    return found
 
 
 def window_for(monitor: Monitor, now: datetime | None = None) -> Occurrence | None:
     """The maintenance window in force for this monitor now, if any."""
     now = now or timezone.now()
-    for window in _live_windows(now):
-        occurrence = _current(window, now)
-        if occurrence is not None and _applies(window, monitor):
-            return occurrence
-    return None
+    return next((w.occurrence for w in in_force(now) if w.silences(monitor)), None)
 
 
 def service_in_maintenance(service: ClinicalService | None, now: datetime) -> bool:
     if service is None:
         return False
-    for window in _live_windows(now):
-        if _current(window, now) and service.pk in {s.pk for s in window.services.all()}:
-            return True
-    return False
+    return any(service.pk in w.service_ids for w in in_force(now))
 
 
 def upcoming(window: MaintenanceWindow, now: datetime) -> list[Occurrence]:
