@@ -252,6 +252,13 @@ STATUS_NETWORKS = envlist(
 # Scheduled maintenance is listed this many days ahead.
 STATUS_AHEAD_DAYS = envint("CARELINE_STATUS_AHEAD_DAYS", 7, minimum=1, maximum=90)
 
+# The morning check: each site's at this wall-clock time in the site's zone, emailed to these
+# addresses (default: the service-desk queue's members); handovers at each shift end (local
+# times). Checked at start-up, naming the variable (see reports.morning.schedule).
+MORNING_CHECK_HOUR = envstr("CARELINE_MORNING_CHECK_HOUR", "07:00")
+MORNING_CHECK_TO = envlist("CARELINE_MORNING_CHECK_TO", [])
+HANDOVER_TIMES = envlist("CARELINE_HANDOVER_TIMES", ["07:00", "19:00"])
+
 # --- delivery channels (SMS, voice, chat, webhooks) ---
 # The outbox dispatcher looks for due messages this often: a page must leave within a second
 # of its cause. CARELINE_OUTBOX_INTERVAL_SECONDS, the older knob, is its default when set.

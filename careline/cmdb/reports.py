@@ -11,8 +11,16 @@ from typing import Any
 from django.db.models import Count, Min, Q, QuerySet
 
 from careline.cmdb.choices import BudgetScope, ItemStatus, ItemType, SupportStatus
-from careline.cmdb.models import Budget, ConfigItem, Contract, ServiceComponent, Vulnerability
+from careline.cmdb.models import (
+    Baa,
+    Budget,
+    ConfigItem,
+    Contract,
+    ServiceComponent,
+    Vulnerability,
+)
 from careline.cmdb.services.items import risk_state
+from careline.cmdb.services.vendors import active_baa_q
 
 ZERO = Decimal("0.00")
 
@@ -29,6 +37,24 @@ def warranties_ending(today: date, days: int = 90) -> QuerySet[ConfigItem]:
         _in_use()
         .filter(warranty_end__gte=today, warranty_end__lte=today + timedelta(days=days))
         .order_by("warranty_end", "name")
+    )
+
+
+def contracts_ending(today: date, days: int = 90) -> QuerySet[Contract]:
+    """Contracts ending within `days` (those already ended are not listed)."""
+    return (
+        Contract.objects.filter(ends_on__gte=today, ends_on__lte=today + timedelta(days=days))
+        .select_related("vendor")
+        .order_by("ends_on", "reference")
+    )
+
+
+def baas_expiring(today: date, days: int = 90) -> QuerySet[Baa]:
+    """BAAs in force today (the CMDB's own rule) whose expiry falls within `days`."""
+    return (
+        Baa.objects.filter(active_baa_q(today), expires_on__lte=today + timedelta(days=days))
+        .select_related("vendor")
+        .order_by("expires_on", "vendor__name")
     )
 
 

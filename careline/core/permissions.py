@@ -43,6 +43,8 @@ class Perm(StrEnum):
     TRAINING_MANAGE = "training.manage"  # training sessions, registering others, attendance
     RECOVERY_VIEW = "recovery.view"  # recovery plans, backups against RPO, drills, restore tests
     RECOVERY_MANAGE = "recovery.manage"  # recovery plans, backup jobs; record tests, drills
+    MORNING_REVIEW = "morning.review"  # mark the morning check reviewed; handover notes
+    REPORTS_VIEW = "reports.view"  # the dashboards under /reports/ and their exports
 
 
 _STAFF_READ = {
@@ -54,6 +56,7 @@ _STAFF_READ = {
     Perm.ONCALL_VIEW,
     Perm.CHANGES_VIEW,
     Perm.RECOVERY_VIEW,
+    Perm.REPORTS_VIEW,
 }
 _STAFF_WRITE = {
     Perm.USERS_VIEW,
@@ -63,6 +66,7 @@ _STAFF_WRITE = {
     Perm.DOWNTIME_MANAGE,
     Perm.CHANGES_EDIT,
     Perm.TRAINING_MANAGE,
+    Perm.MORNING_REVIEW,
 }
 _ENGINEERING = {
     Perm.METRICS_VIEW,
