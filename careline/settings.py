@@ -252,6 +252,12 @@ STATUS_NETWORKS = envlist(
 # Scheduled maintenance is listed this many days ahead.
 STATUS_AHEAD_DAYS = envint("CARELINE_STATUS_AHEAD_DAYS", 7, minimum=1, maximum=90)
 
+# Dashboards (/reports/): each clinical service's uptime target in per cent, for tiers 1, 2
+# and 3; and the local hours at a page's site when a page counts as a night page (both
+# checked at start-up by reports.dashboards.config).
+UPTIME_TARGETS = envlist("CARELINE_UPTIME_TARGETS", ["99.9", "99.5", "99.0"])
+NIGHT_HOURS = envstr("CARELINE_NIGHT_HOURS", "22:00-07:00")
+
 # The morning check: each site's at this wall-clock time in the site's zone, emailed to these
 # addresses (default: the service-desk queue's members); handovers at each shift end (local
 # times). Checked at start-up, naming the variable (see reports.morning.schedule).

@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
+from careline.core import charts
 from careline.core.callers import signed_in
 from careline.core.errors import CareLineError
 from careline.core.models import ClinicalService
@@ -116,14 +117,6 @@ def monitor_page(request: HttpRequest, monitor_id: int) -> HttpResponse:
     return render(request, "monitoring/detail.html", context)
 
 
-def _chart_style() -> Any:
-    return pygal.style.Style(
-        background="transparent",
-        plot_background="transparent",
-        colors=("#1f5f8b", "#2e7d32", "#c62828"),
-    )
-
-
 def latency_chart(request: HttpRequest, monitor_id: int) -> HttpResponse:
     if (denied := require_page(request, Perm.MONITORS_VIEW)) is not None:
         return denied
@@ -135,7 +128,7 @@ def latency_chart(request: HttpRequest, monitor_id: int) -> HttpResponse:
     )[::-1]
     chart = pygal.DateTimeLine(
         title="Latency, last 24 h (ms)",
-        style=_chart_style(),
+        style=charts.style(),
         height=300,
         show_legend=False,
         x_label_rotation=20,
@@ -152,7 +145,7 @@ def uptime_chart(request: HttpRequest, monitor_id: int) -> HttpResponse:
     days = history.uptime_by(monitor_id, "day", 30)
     chart = pygal.Bar(
         title="Uptime per day (%)",
-        style=_chart_style(),
+        style=charts.style(),
         height=300,
         show_legend=False,
         range=(0, 100),

@@ -2,6 +2,7 @@ from django.apps import AppConfig
 
 from careline.core.context import NAVIGATION, NavItem
 from careline.core.permissions import Perm
+from careline.reports.dashboards import config as dashboard_config
 from careline.reports.status import access
 
 
@@ -18,5 +19,10 @@ class ReportsConfig(AppConfig):
         compliance = NavItem("Compliance", "/reports/compliance/", Perm.COMPLIANCE_VIEW)
         if compliance not in NAVIGATION:
             NAVIGATION.append(compliance)
+        reports = NavItem("Reports", "/reports/", Perm.REPORTS_VIEW)
+        if reports not in NAVIGATION:
+            NAVIGATION.append(reports)
+        # A mistyped CARELINE_UPTIME_TARGETS or CARELINE_NIGHT_HOURS stops start-up too.
+        dashboard_config.check()
         # A mistyped CARELINE_STATUS_NETWORKS stops start-up, naming the variable.
         access.networks()

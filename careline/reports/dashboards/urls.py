@@ -1,3 +1,9 @@
-from django.urls import URLPattern, path  # noqa: F401
+from django.urls import URLPattern, path
 
-urlpatterns: list[URLPattern] = []
+from careline.reports.dashboards import views
+
+# /reports/compliance/ is matched first (its patterns come before these in reports.urls).
+urlpatterns: list[URLPattern] = [
+    path("reports/", views.index, name="dashboards"),
+    path("reports/<slug:name>/", views.dashboard_page, name="dashboard"),
+]

@@ -1,0 +1,125 @@
+"""Uptime per clinical service against its target, from monitoring's check history.
+
+The figure is monitoring's own: the share of checks that found the service working (up or
+degraded; history.Uptime), here summed over every monitor of the service, from the hour
+rollups the history keeps for a year (as history.uptime_by reads them; the current hour is
+not rolled up yet). One grouped query, whatever the number of monitors.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Q, Sum
+
+from careline.core.models import ClinicalService, User
+from careline.monitoring.models import Monitor, Rollup
+from careline.monitoring.services.history import Uptime
+from careline.reports.dashboards import config
+from careline.reports.dashboards.filters import Filters
+from careline.reports.dashboards.tables import Chart, Column, Dashboard, Table
+
+
+def service_uptime(filters: Filters) -> dict[int, Uptime]:
+    """Checks and working checks per clinical service id over the period."""
+    monitors = Monitor.objects.filter(service__isnull=False)
+    if filters.site is not None:
+        monitors = monitors.filter(department__site_id=filters.site.pk)
+    service_of = dict(monitors.values_list("pk", "service_id"))
+    rollups = Rollup.objects.filter(
+        period_s=Rollup.HOUR, start__gte=filters.start, start__lt=filters.end
+    )
+    if filters.site is not None:
+        rollups = rollups.filter(monitor_id__in=monitors.values("pk"))
+    # Grouped by monitor, not by service: a year of hour rollups is millions of rows, and
+    # grouping them by a column of their own needs no join to the monitors; the few
+    # thousand sums are added up per service here.
+    sums: dict[int, list[int]] = {}
+    for monitor_id, checks, ok in (
+        rollups.values("monitor_id")
+        .annotate(n=Sum("checks"), ok=Sum("up") + Sum("degraded"))
+        .order_by()
+        .values_list("monitor_id", "n", "ok")
+    ):
+        service_id = service_of.get(monitor_id)
+        if service_id is None:
+            continue
+        total = sums.setdefault(service_id, [0, 0])
+        total[0] += checks or 0
+        total[1] += ok or 0
+    return {sid: Uptime(checks=n, up=ok) for sid, (n, ok) in sums.items()}
+
+
+def uptime(user: User, filters: Filters) -> Dashboard:
+    targets = config.uptime_targets()
+    figures = service_uptime(filters)
+    services = ClinicalService.objects.order_by("tier", "code")
+    if filters.site is not None:
+        # At one site: the services with a monitor there.
+        services = services.filter(
+            Q(pk__in=list(figures)) | Q(monitors__department__site_id=filters.site.pk)
+        ).distinct()
+    rows = []
+    met = missed = unmeasured = 0
+    for service in services:
+        figure = figures.get(service.pk)
+        target = targets.get(service.tier, targets[3])
+        value = figure.percent if figure else None
+        if value is None:
+            unmeasured += 1
+            verdict = "no checks"
+        elif value >= target:
+            met += 1
+            verdict = "met"
+        else:
+            missed += 1
+            verdict = "missed"
+        rows.append(
+            [
+                service.code,
+                service.name,
+                service.tier,
+                target,
+                value,
+                verdict,
+                figure.checks if figure else 0,
+            ]
+        )
+    table = Table(
+        "by-service",
+        "Uptime by clinical service",
+        [
+            Column("service", "Service"),
+            Column("name", "Name"),
+            Column("tier", "Tier"),
+            Column("target_percent", "Target", "%"),
+            Column("uptime_percent", "Uptime", "%"),
+            Column("verdict", "Target"),
+            Column("checks", "Checks"),
+        ],
+        rows,
+        charts=[
+            Chart(
+                "Uptime against target (%)",
+                "service",
+                ("uptime_percent", "target_percent"),
+                kind="hbar",
+                unit="%",
+                min_value=90,
+                max_value=100,
+            )
+        ],
+        note="Targets by tier (CARELINE_UPTIME_TARGETS): "
+        + ", ".join(f"tier {t}: {v} %" for t, v in targets.items())
+        + ". The chart starts at 90 %.",
+    )
+    summary = [f"{met} services met their target", f"{missed} missed it"]
+    if unmeasured:
+        summary.append(f"{unmeasured} without checks in the period")
+    return Dashboard(
+        "uptime",
+        "Uptime by clinical service",
+        "The share of checks that found each clinical service working (up or degraded) over "
+        "the period, every monitor of the service together, against the target of its tier.",
+        filters,
+        [table],
+        summary,
+    )
