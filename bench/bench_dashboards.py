@@ -78,6 +78,10 @@ def _seed_rollups(now: Any) -> int:
                 """,
                 [hours, end.strftime("%Y-%m-%d %H:%M:%S")],
             )
+    # The day sums the history loop keeps as it rolls hours up.
+    from careline.monitoring.services.history import sum_hours_into_days
+
+    sum_hours_into_days()
     # (SQLite's cursor does not count the rows of an INSERT ... SELECT led by WITH.)
     return Rollup.objects.count()
 

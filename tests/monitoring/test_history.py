@@ -15,6 +15,7 @@ from careline.monitoring.models import (
     Monitor,
     MonitorIncident,
     Rollup,
+    ServiceDay,
 )
 from careline.monitoring.services import history, monitors, trends
 from careline.monitoring.services.state import State, advance
@@ -175,3 +176,54 @@ def test_disk_use_pushed_by_heartbeat_warns_before_it_fills(hospital: Hospital) 
     assert abs((forecast.crossing_at - now) - timedelta(hours=10)) < timedelta(minutes=1)
     warning = MonitorIncident.objects.get(monitor=backup, source="trend")
     assert warning.ticket.title == "Backup disk will reach 90 in 10.0 h"
+
+
+def test_service_days_sum_the_hours_once_and_long_periods_read_them(
+    make_monitor: Any, settings: Any
+) -> None:
+    monitor = make_monitor("EHR web", "tcp", {"host": "127.0.0.1", "port": 9})
+    results(monitor, NOW - timedelta(days=8), "uuuuuuuudd")
+    results(monitor, NOW - timedelta(hours=30), "ddgu")
+    results(monitor, NOW - timedelta(hours=2), "uuug")
+    with time_machine.travel(NOW, tick=False):
+        for _ in range(20):
+            history.roll_up(NOW)
+        hours = Rollup.objects.filter(period_s=Rollup.HOUR)
+        days = ServiceDay.objects.all()
+        assert sum(d.checks for d in days) == sum(h.checks for h in hours) == 18
+        assert sum(d.ok for d in days) == sum(h.up + h.degraded for h in hours) == 14
+        assert {d.day for d in days} == {
+            (NOW - timedelta(days=8)).date(),
+            (NOW - timedelta(hours=30)).date(),
+            (NOW - timedelta(hours=2)).date(),
+        }
+        # Rolling up again (nothing new) counts nothing twice.
+        history.roll_up(NOW)
+        assert sum(d.checks for d in ServiceDay.objects.all()) == 18
+        # Built afresh from the hours (as the migration that added them did): the same rows.
+        kept = set(ServiceDay.objects.values_list("service_id", "site_id", "day", "checks", "ok"))
+        assert history.sum_hours_into_days() == 3
+        assert (
+            set(ServiceDay.objects.values_list("service_id", "site_id", "day", "checks", "ok"))
+            == kept
+        )
+
+        # A period starting and ending mid-day: whole days from the day sums, the edges
+        # from the hours; the same figure as the hours alone give.
+        service_id = monitor.service_id
+        assert service_id is not None
+        for start, end in [
+            (NOW - timedelta(days=9, hours=7), NOW + timedelta(hours=3)),
+            (NOW - timedelta(hours=31), NOW - timedelta(hours=29)),  # inside one day
+            (NOW - timedelta(hours=29), NOW),  # the 30-hours-ago results left out
+        ]:
+            direct = hours.filter(start__gte=start, start__lt=end)
+            expected = history.Uptime(
+                checks=sum(h.checks for h in direct), up=sum(h.up + h.degraded for h in direct)
+            )
+            assert history.service_uptime(start, end).get(service_id) == (
+                expected if expected.checks else None
+            )
+
+        settings.MONITOR_HOUR_DAYS = 2
+        assert history.prune(NOW)["service_days"] == 1

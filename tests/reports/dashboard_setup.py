@@ -19,6 +19,7 @@ from careline.continuity.services import recovery
 from careline.core.models import ClinicalService, Department, Site, User
 from careline.knowledge.models import Article, ArticleShown, Deflection
 from careline.monitoring.models import HeartbeatPing, Monitor, Rollup
+from careline.monitoring.services import history
 from careline.oncall.models import Notification, Page
 from careline.servicedesk.models import Ticket
 from tests.conftest import Hospital
@@ -160,7 +161,7 @@ def monitor(name: str, service: str | None, department: str | None) -> Monitor:
 def rollup(
     m: Monitor, start: datetime, checks: int, up: int, degraded: int = 0, period_s: int = 3600
 ) -> None:
-    Rollup.objects.create(
+    made = Rollup.objects.create(
         monitor=m,
         period_s=period_s,
         start=start,
@@ -169,6 +170,9 @@ def rollup(
         degraded=degraded,
         down=checks - up - degraded,
     )
+    if period_s == Rollup.HOUR:
+        # As the history loop does with each hour it rolls up.
+        history.add_service_days([made])
 
 
 def article(title: str) -> Article:

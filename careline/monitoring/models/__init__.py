@@ -1,4 +1,10 @@
-from careline.monitoring.models.history import CheckRecord, HeartbeatPing, Rollup, RollupMark
+from careline.monitoring.models.history import (
+    CheckRecord,
+    HeartbeatPing,
+    Rollup,
+    RollupMark,
+    ServiceDay,
+)
 from careline.monitoring.models.incidents import MaintenanceWindow, MonitorIncident
 from careline.monitoring.models.monitors import Monitor
 
@@ -10,4 +16,5 @@ __all__ = [
     "MonitorIncident",
     "Rollup",
     "RollupMark",
+    "ServiceDay",
 ]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.db.models import Q
 
 from careline.monitoring.choices import PingKind, ResultStatus
 from careline.monitoring.models.monitors import Monitor
@@ -59,6 +60,41 @@ class Rollup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.monitor_id} {self.period_s}s from {self.start:%Y-%m-%d %H:%M}"
+
+
+class ServiceDay(models.Model):
+    """One clinical service's checks at one site over one UTC day, summed from the hour
+    rollups as they are made (monitors with no department count under no site): a year of
+    uptime for every service reads tens of thousands of rows, not tens of millions."""
+
+    service = models.ForeignKey(
+        "core.ClinicalService", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    site = models.ForeignKey(
+        "core.Site", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    day = models.DateField()
+    checks = models.PositiveBigIntegerField(default=0)
+    ok = models.PositiveBigIntegerField(default=0)  # up or degraded: the service worked
+
+    class Meta:
+        ordering = ["day", "service_id", "site_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service", "site", "day"],
+                condition=Q(site__isnull=False),
+                name="service_day_site_once",
+            ),
+            models.UniqueConstraint(
+                fields=["service", "day"],
+                condition=Q(site__isnull=True),
+                name="service_day_nosite_once",
+            ),
+        ]
+        indexes = [models.Index(fields=["day", "service"], name="service_day_day")]
+
+    def __str__(self) -> str:
+        return f"{self.service_id} at {self.site_id or '-'} on {self.day}: {self.ok}/{self.checks}"
 
 
 class RollupMark(models.Model):

@@ -2,7 +2,8 @@
 
 Raw results are kept CARELINE_MONITOR_RAW_DAYS (7), per-minute rollups
 CARELINE_MONITOR_MINUTE_DAYS (35) and per-hour rollups CARELINE_MONITOR_HOUR_DAYS (400).
-Rollups are made continuously, a complete minute (or hour) at a time, from a mark kept in
+Each hour rolled up is also added to its clinical services' day sums (ServiceDay), which
+uptime over long periods reads. Rollups are made continuously, a complete minute (or hour) at a time, from a mark kept in
 the database, so a restart resumes where the last run stopped and uptime over any window
 reads raw results for the newest part and rollups for the rest.
 """
@@ -11,16 +12,16 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Avg, Count, Max, Q, Sum
-from django.db.models.functions import TruncDay, TruncHour, TruncMinute, TruncMonth
+from django.db.models.functions import TruncDate, TruncDay, TruncHour, TruncMinute, TruncMonth
 from django.utils import timezone
 
 from careline.monitoring.choices import ResultStatus
-from careline.monitoring.models import CheckRecord, Rollup, RollupMark
+from careline.monitoring.models import CheckRecord, Monitor, Rollup, RollupMark, ServiceDay
 
 # Results may be written a little after their time (the engine batches its writes): a
 # minute is rolled up only once this much later.
@@ -126,8 +127,138 @@ def _save(period_s: int, rows: object, until: datetime) -> int:
     ]
     with transaction.atomic():
         Rollup.objects.bulk_create(objs, batch_size=1000, ignore_conflicts=True)
+        if period_s == Rollup.HOUR:
+            add_service_days(objs)
         RollupMark.objects.update_or_create(period_s=period_s, defaults={"done_until": until})
     return len(objs)
+
+
+def add_service_days(hours: list[Rollup]) -> None:
+    """Add hour rollups to their services' days. Called in the transaction that moves the
+    hour mark past them (the history loop runs on the leader alone), so each hour counts
+    once. A monitor counts at the site of its department, when it has one, as it is now."""
+    if not hours:
+        return
+    where = {
+        pk: (service_id, site_id)
+        for pk, service_id, site_id in Monitor.objects.filter(service__isnull=False).values_list(
+            "pk", "service_id", "department__site_id"
+        )
+    }
+    Key = tuple[int, int | None, date]
+    sums: dict[Key, list[int]] = {}
+    for hour in hours:
+        found = where.get(hour.monitor_id)
+        if found is None:
+            continue
+        key: Key = (found[0], found[1], hour.start.astimezone(UTC).date())
+        total = sums.setdefault(key, [0, 0])
+        total[0] += hour.checks
+        total[1] += hour.up + hour.degraded
+    if not sums:
+        return
+    existing: dict[Key, ServiceDay] = {
+        (d.service_id, d.site_id, d.day): d
+        for d in ServiceDay.objects.select_for_update()
+        .filter(day__in={k[2] for k in sums})
+        .order_by()
+    }
+    changed, new = [], []
+    for key, (checks, ok) in sums.items():
+        row = existing.get(key)
+        if row is None:
+            new.append(
+                ServiceDay(service_id=key[0], site_id=key[1], day=key[2], checks=checks, ok=ok)
+            )
+        else:
+            row.checks += checks
+            row.ok += ok
+            changed.append(row)
+    ServiceDay.objects.bulk_update(changed, ["checks", "ok"], batch_size=500)
+    ServiceDay.objects.bulk_create(new, batch_size=500)
+
+
+def sum_hours_into_days(
+    monitor_model: type[Monitor] = Monitor,
+    rollup_model: type[Rollup] = Rollup,
+    day_model: type[ServiceDay] = ServiceDay,
+) -> int:
+    """Build the service day sums afresh from every hour rollup (UTC days); how many.
+
+    For the migration that added them (passing its historical models) and for anything that
+    writes hour rollups without the history loop, such as a benchmark's seed."""
+    where = {
+        pk: (service_id, site_id)
+        for pk, service_id, site_id in monitor_model.objects.filter(
+            service__isnull=False
+        ).values_list("pk", "service_id", "department__site_id")
+    }
+    sums: dict[tuple[int, int | None, date], list[int]] = {}
+    rows = (
+        rollup_model.objects.filter(period_s=Rollup.HOUR)
+        .annotate(day=TruncDate("start", tzinfo=UTC))
+        .values("monitor_id", "day")
+        .annotate(n=Sum("checks"), ok=Sum("up") + Sum("degraded"))
+        .order_by()
+    )
+    for row in rows.iterator(chunk_size=5000):
+        found = where.get(row["monitor_id"])
+        if found is None:
+            continue
+        total = sums.setdefault((found[0], found[1], row["day"]), [0, 0])
+        total[0] += row["n"] or 0
+        total[1] += row["ok"] or 0
+    with transaction.atomic():
+        day_model.objects.all().delete()
+        day_model.objects.bulk_create(
+            [
+                day_model(service_id=service, site_id=site, day=day, checks=n, ok=ok)
+                for (service, site, day), (n, ok) in sums.items()
+            ],
+            batch_size=1000,
+        )
+    return len(sums)
+
+
+def service_uptime(start: datetime, end: datetime, site_id: int | None = None) -> dict[int, Uptime]:
+    """Checks and working checks per clinical service id over [start, end), from the hour
+    rollups (the current hour is not rolled up yet): whole UTC days from the services' day
+    sums, the hours before the first and after the last whole day from the hour rollups."""
+    first_day = _floor(start + timedelta(seconds=86399), 86400)
+    last_day = _floor(end, 86400)
+    sums: dict[int, list[int]] = {}
+
+    def add(service_id: int | None, checks: int | None, ok: int | None) -> None:
+        if service_id is not None:
+            total = sums.setdefault(service_id, [0, 0])
+            total[0] += checks or 0
+            total[1] += ok or 0
+
+    edges = [(start, end)]
+    if first_day < last_day:
+        days = ServiceDay.objects.filter(day__gte=first_day.date(), day__lt=last_day.date())
+        if site_id is not None:
+            days = days.filter(site_id=site_id)
+        for row in days.values("service_id").annotate(n=Sum("checks"), ok=Sum("ok")).order_by():
+            add(row["service_id"], row["n"], row["ok"])
+        edges = [(start, first_day), (last_day, end)]
+    monitors = Monitor.objects.filter(service__isnull=False)
+    if site_id is not None:
+        monitors = monitors.filter(department__site_id=site_id)
+    service_of = dict(monitors.values_list("pk", "service_id"))
+    for since, until in edges:
+        if since >= until:
+            continue
+        # Grouped by monitor, not by service: no join to the monitors for the hour rows.
+        for monitor_id, checks, ok in (
+            Rollup.objects.filter(period_s=Rollup.HOUR, start__gte=since, start__lt=until)
+            .values("monitor_id")
+            .annotate(n=Sum("checks"), ok=Sum("up") + Sum("degraded"))
+            .order_by()
+            .values_list("monitor_id", "n", "ok")
+        ):
+            add(service_of.get(monitor_id), checks, ok)
+    return {sid: Uptime(checks=n, up=ok) for sid, (n, ok) in sums.items()}
 
 
 def prune(now: datetime | None = None) -> dict[str, int]:
@@ -142,7 +273,10 @@ def prune(now: datetime | None = None) -> dict[str, int]:
     hours, _ = Rollup.objects.filter(
         period_s=Rollup.HOUR, start__lt=now - timedelta(days=settings.MONITOR_HOUR_DAYS)
     ).delete()
-    return {"raw": raw, "minutes": minutes, "hours": hours}
+    days, _ = ServiceDay.objects.filter(
+        day__lt=(now - timedelta(days=settings.MONITOR_HOUR_DAYS)).date()
+    ).delete()
+    return {"raw": raw, "minutes": minutes, "hours": hours, "service_days": days}
 
 
 @dataclass(frozen=True)

@@ -2,16 +2,16 @@
 
 The figure is monitoring's own: the share of checks that found the service working (up or
 degraded; history.Uptime), here summed over every monitor of the service, from the hour
-rollups the history keeps for a year (as history.uptime_by reads them; the current hour is
-not rolled up yet). One grouped query, whatever the number of monitors.
+rollups the history keeps for a year, read through the services' day sums
+(history.service_uptime): a few grouped queries, whatever the number of monitors.
 """
 
 from __future__ import annotations
 
-from django.db.models import Q, Sum
+from django.db.models import Q
 
 from careline.core.models import ClinicalService, User
-from careline.monitoring.models import Monitor, Rollup
+from careline.monitoring.services import history
 from careline.monitoring.services.history import Uptime
 from careline.reports.dashboards import config
 from careline.reports.dashboards.filters import Filters
@@ -20,32 +20,8 @@ from careline.reports.dashboards.tables import Chart, Column, Dashboard, Table
 
 def service_uptime(filters: Filters) -> dict[int, Uptime]:
     """Checks and working checks per clinical service id over the period."""
-    monitors = Monitor.objects.filter(service__isnull=False)
-    if filters.site is not None:
-        monitors = monitors.filter(department__site_id=filters.site.pk)
-    service_of = dict(monitors.values_list("pk", "service_id"))
-    rollups = Rollup.objects.filter(
-        period_s=Rollup.HOUR, start__gte=filters.start, start__lt=filters.end
-    )
-    if filters.site is not None:
-        rollups = rollups.filter(monitor_id__in=monitors.values("pk"))
-    # Grouped by monitor, not by service: a year of hour rollups is millions of rows, and
-    # grouping them by a column of their own needs no join to the monitors; the few
-    # thousand sums are added up per service here.
-    sums: dict[int, list[int]] = {}
-    for monitor_id, checks, ok in (
-        rollups.values("monitor_id")
-        .annotate(n=Sum("checks"), ok=Sum("up") + Sum("degraded"))
-        .order_by()
-        .values_list("monitor_id", "n", "ok")
-    ):
-        service_id = service_of.get(monitor_id)
-        if service_id is None:
-            continue
-        total = sums.setdefault(service_id, [0, 0])
-        total[0] += checks or 0
-        total[1] += ok or 0
-    return {sid: Uptime(checks=n, up=ok) for sid, (n, ok) in sums.items()}
+    site_id = filters.site.pk if filters.site is not None else None
+    return history.service_uptime(filters.start, filters.end, site_id)
 
 
 def uptime(user: User, filters: Filters) -> Dashboard:
