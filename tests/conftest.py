@@ -15,14 +15,31 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.cache import cache
 from django.test import Client
 
 from careline.core import cached, services
 from careline.core.models import User
-from tests.processes import scratch_database
+from careline.knowledge import semantic
+from tests.processes import database_copy, drop_template, make_template, scratch_database
 
 PASSWORD = "Correct-Horse-Battery-9"
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(request: pytest.FixtureRequest) -> None:
+    """SQLite test databases live in memory, one per process (each pytest-xdist worker too).
+
+    pytest-django leaves an unnamed SQLite test database in memory only for Django's own
+    backend; for CareLine's (careline/dbbackends) it would name a file after the data path
+    plus the worker's suffix. Named ":memory:", every worker keeps its own in memory.
+    """
+    for database in django_settings.DATABASES.values():
+        test = database.setdefault("TEST", {})
+        if database["ENGINE"].endswith("sqlite3") and not test.get("NAME"):
+            test["NAME"] = ":memory:"
+    request.getfixturevalue("django_db_modify_db_settings_parallel_suffix")
 
 
 @pytest.fixture(autouse=True)
@@ -40,6 +57,14 @@ def _fast_password_hashing(settings: Any) -> None:
     # Argon2 is the product's hasher (tests/core/test_signin.py checks it); tests that
     # only need an account use a fast one.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _lexical_search_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Embedding articles (the demo hospital's, say) runs the sentence model, seconds of work
+    # per load: the knowledge tests that are about it ask for it (tests/knowledge/conftest.py's
+    # semantic_on); every other test gets lexical search.
+    monkeypatch.setattr(semantic, "ENABLED", False)
 
 
 @dataclass
@@ -142,10 +167,32 @@ def api_as(hospital: Hospital) -> Any:
     return make
 
 
+@pytest.fixture(scope="session")
+def migrated_template(
+    tmp_path_factory: pytest.TempPathFactory, django_db_setup: None, django_db_blocker: Any
+) -> Iterator[str]:
+    """A copy of this run's migrated database, made once, for `careline` subprocesses to
+    start from (tests/processes.py)."""
+    with django_db_blocker.unblock():
+        template = make_template(tmp_path_factory.mktemp("template"))
+    yield template
+    with django_db_blocker.unblock():
+        drop_template(template)
+
+
 @pytest.fixture
-def scratch_db_env(tmp_path: Path) -> Iterator[dict[str, str]]:
-    """Environment for a `careline` subprocess with a database of its own (tests/processes.py)."""
-    with scratch_database(tmp_path / "data", f"scratch_{tmp_path.name[-12:]}") as env:
+def scratch_db_env(migrated_template: str, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """Environment for a `careline` subprocess with a migrated database of its own."""
+    label = f"scratch_{tmp_path.name[-12:]}"
+    with database_copy(migrated_template, tmp_path / "data", label) as env:
+        yield env
+
+
+@pytest.fixture
+def empty_db_env(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """Environment for a `careline` subprocess with an empty database: for the test of
+    migrating one from nothing."""
+    with scratch_database(tmp_path / "data", f"empty_{tmp_path.name[-12:]}") as env:
         yield env
 
 
@@ -153,7 +200,15 @@ def scratch_db_env(tmp_path: Path) -> Iterator[dict[str, str]]:
 # SQLite and PostgreSQL, so the PostgreSQL run (CARELINE_TEST_DB_ONLY=1, set by make test)
 # leaves it to the SQLite run.
 _DATABASE_FIXTURES = frozenset(
-    {"db", "transactional_db", "django_db_setup", "scratch_db_env", "scratch_env"}
+    {
+        "db",
+        "transactional_db",
+        "django_db_setup",
+        "migrated_template",
+        "scratch_db_env",
+        "empty_db_env",
+        "scratch_env",
+    }
 )
 
 

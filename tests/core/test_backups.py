@@ -44,7 +44,7 @@ from django.db import connection
 from careline.core import backups
 from careline.core.models import AuditEvent
 from tests.conftest import Hospital
-from tests.processes import scratch_database
+from tests.processes import database_copy
 
 MAKE_DATA = """
 from careline.core import services
@@ -124,43 +124,6 @@ def rows_of(env: dict[str, str]) -> dict[str, list[tuple[Any, ...]]]:
         }
 
 
-def _clone_test_database(env: dict[str, str], data_dir: Path, blocker: Any) -> None:
-    """Start the installation from the migrated test database: running every migration in a
-    subprocess would cost more than this whole file may take."""
-    if "DATABASE_URL" not in env:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        with blocker.unblock():
-            connection.ensure_connection()
-            with contextlib.closing(sqlite3.connect(data_dir / "careline.sqlite3")) as target:
-                connection.connection.backup(target)
-        return
-    name = env["DATABASE_URL"].rsplit("/", 1)[1]
-    with blocker.unblock():
-        db = connection.settings_dict
-        template = db["NAME"]
-        connection.close()  # a template must have no other sessions
-    admin: dict[str, Any] = {
-        "host": db["HOST"] or None,
-        "port": db["PORT"] or None,
-        "user": db["USER"] or None,
-    }
-    with psycopg.connect(dbname="postgres", autocommit=True, **admin) as conn:
-        conn.execute(f'DROP DATABASE "{name}"')
-        try:
-            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-            return
-        except psycopg.errors.ObjectInUse:
-            # A session another test left open holds the template: copy it the slow way.
-            conn.execute(f'CREATE DATABASE "{name}"')
-    dump = data_dir.parent / "clone.dump"
-    source = env["DATABASE_URL"].rsplit("/", 1)[0] + f"/{template}"
-    subprocess.run([backups.pg_tool("pg_dump"), "-Fc", f"--file={dump}", source], check=True)
-    subprocess.run(
-        [backups.pg_tool("pg_restore"), "--no-owner", f"--dbname={env['DATABASE_URL']}", str(dump)],
-        check=True,
-    )
-
-
 @dataclass
 class Installation:
     env: dict[str, str]
@@ -172,12 +135,13 @@ class Installation:
 
 @pytest.fixture(scope="module")
 def installation(
-    tmp_path_factory: pytest.TempPathFactory, django_db_setup: None, django_db_blocker: Any
+    tmp_path_factory: pytest.TempPathFactory, migrated_template: str
 ) -> Iterator[Installation]:
+    """Started from the migrated test database (tests/processes.py): running every migration
+    in a subprocess would cost more than this whole file may take."""
     tmp = tmp_path_factory.mktemp("backups")
     data_dir = tmp / "data"
-    with scratch_database(data_dir, "backups") as env:
-        _clone_test_database(env, data_dir, django_db_blocker)
+    with database_copy(migrated_template, data_dir, "backups") as env:
         made = careline(env, "shell", "-v0", "-c", MAKE_DATA)
         assert made.returncode == 0, made.stderr
         rows = rows_of(env)

@@ -128,7 +128,8 @@ def test_two_engines_start_at_once_one_leads_the_other_takes_over(
     scratch_db_env: dict[str, str], processes: list[subprocess.Popen[bytes]]
 ) -> None:
     env = scratch_db_env
-    # Both start on an empty database: both migrate, one waits for the other's lock.
+    # Both start at once on a migrated database (migrating an older one at once is the next
+    # test's business).
     first, second = _careline(env, "engine"), _careline(env, "engine")
     processes += [first, second]
     wait_for("two engines to register", lambda: len(_nodes(env)) == 2, 60)
@@ -159,10 +160,12 @@ def test_two_engines_start_at_once_one_leads_the_other_takes_over(
     assert "stopped" in log
 
 
-def test_engine_upgrades_an_older_database_before_it_runs(
-    scratch_db_env: dict[str, str], processes: list[subprocess.Popen[bytes]]
+def test_engines_starting_at_once_upgrade_an_older_database_before_they_run(
+    empty_db_env: dict[str, str], processes: list[subprocess.Popen[bytes]]
 ) -> None:
-    env = scratch_db_env
+    """The suite's one run of every migration from (nearly) nothing, in real processes: the
+    other process tests start from a copy of the migrated test database."""
+    env = empty_db_env
     subprocess.run(
         [sys.executable, "-m", "careline.cli", "migrate", "core", "0001", "-v0"],
         env=env,
@@ -172,15 +175,17 @@ def test_engine_upgrades_an_older_database_before_it_runs(
         env,
         "SELECT name FROM django_migrations WHERE app = 'core' AND name = '0002_audit_append_only'",
     )
-    engine = _careline(env, "engine")
-    processes.append(engine)
-    wait_for("the engine to register", lambda: _nodes(env), 60)
+    # Both migrate at start-up, one waiting for the other's lock; neither may fail.
+    first, second = _careline(env, "engine"), _careline(env, "engine")
+    processes += [first, second]
+    wait_for("two engines to register", lambda: len(_nodes(env)) == 2, 60)
     assert _query(
         env,
         "SELECT name FROM django_migrations WHERE app = 'core' AND name = '0002_audit_append_only'",
     )
-    engine.send_signal(signal.SIGTERM)
-    assert engine.wait(timeout=20) == 0
+    for engine in (first, second):
+        engine.send_signal(signal.SIGTERM)
+    assert [first.wait(timeout=20), second.wait(timeout=20)] == [0, 0]
 
 
 def _get_json(url: str) -> Any:
@@ -208,11 +213,12 @@ def test_careline_run_serves_and_stops_both_on_sigterm(
             body = _get_json(f"http://127.0.0.1:{port}/readyz")
         except OSError:
             return None
-        return body if body["engine"]["running"] else None
+        # The engine is running from its first heartbeat; it shows as the leader from the
+        # heartbeat after it took the lease.
+        return body if body["engine"]["running"] and body["engine"]["leader"] else None
 
-    body = wait_for("web and engine to be up", ready, 60)
+    body = wait_for("web and engine to be up, the engine leading", ready, 60)
     assert body["status"] == "ok"
-    assert body["engine"]["leader"]
     run.send_signal(signal.SIGTERM)
     assert run.wait(timeout=30) == 0
     output = run.stdout.read().decode() if run.stdout else ""

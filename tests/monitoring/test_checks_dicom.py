@@ -42,6 +42,7 @@ def test_c_echo_with_a_failure_status_is_down() -> None:
     assert result.error == f"C-ECHO to PACS@127.0.0.1:{port} answered status 0x0211"
 
 
+@pytest.mark.timing
 def test_refused_hanging_and_garbage_peers_are_down() -> None:
     port = peers.refused_port()
     refused = check("dicom", {"host": "127.0.0.1", "port": port, "called_ae": "PACS"})

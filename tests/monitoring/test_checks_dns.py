@@ -67,6 +67,7 @@ def test_unknown_name_and_missing_record_type_are_down(server: peers.DnsPeer) ->
     assert none.error == f"no A record for hospital.test at 127.0.0.1:{server.port}"
 
 
+@pytest.mark.timing
 def test_silent_dns_server_is_down_after_the_timeout() -> None:
     silent = peers.start_dns(ZONE, mode="hang")
     started = time.monotonic()

@@ -157,6 +157,7 @@ def test_cookies_set_by_a_target_are_not_sent_on_later_checks() -> None:
     assert seen == ["", ""]
 
 
+@pytest.mark.timing
 def test_http_timeout_is_respected_within_half_a_second() -> None:
     hanging = peers.start_hanging()
     started = time.monotonic()
@@ -189,6 +190,7 @@ def test_http_refused_reset_and_garbage_are_recorded_errors() -> None:
     )
 
 
+@pytest.mark.timing
 def test_http_50_mb_body_is_read_only_up_to_the_cap() -> None:
     huge = peers.HugeBody(tail=b"THE-END")
     server = peers.start_http({"/export": huge})
@@ -213,6 +215,7 @@ def test_http_50_mb_body_is_read_only_up_to_the_cap() -> None:
     assert "larger than 1024 KB" in as_json.error
 
 
+@pytest.mark.timing
 def test_50_hanging_checks_finish_in_one_timeout_while_a_fast_check_is_not_held_up(
     ehr: peers.HttpPeer,
 ) -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import time
 
+import pytest
+
 from careline.monitoring import checks
 from careline.monitoring.checks import POLLED_KINDS, CheckResult
 from careline.monitoring.configs import CONFIG_SCHEMAS, parse_config
@@ -47,6 +49,7 @@ def test_a_check_that_raises_becomes_a_down_result() -> None:
     assert result.error
 
 
+@pytest.mark.timing
 def test_blocking_kinds_against_hanging_peers_do_not_hold_up_a_fast_check() -> None:
     """20 DICOM and 20 MySQL checks of a silent server (thread pool) and 20 HL7 checks of a
     silent interface (asyncio) finish in about one timeout; an HTTP check alongside is fast."""

@@ -53,6 +53,7 @@ def full_backlog() -> Iterator[int]:
     listener.close()
 
 
+@pytest.mark.timing
 def test_tcp_connect_that_hangs_is_down_after_the_timeout(full_backlog: int) -> None:
     started = time.monotonic()
     result = check("tcp", {"host": "127.0.0.1", "port": full_backlog}, timeout_s=1.0)

@@ -90,6 +90,7 @@ def test_target_stopped_opens_one_incident_notes_it_and_recovery_resolves_it(
     assert api_as(hospital.agent).get("/tickets", monitor=monitor.pk + 999).json()["count"] == 0
 
 
+@pytest.mark.timing
 def test_hanging_target_does_not_delay_others_and_bad_config_is_a_recorded_error(
     make_monitor: Any,
 ) -> None:

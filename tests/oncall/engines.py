@@ -1,10 +1,7 @@
 """Real `careline engine` processes for the delivery fault tests, on databases of their own
-made in seconds: copies of this test run's already-migrated database (migrating afresh takes
-longer than everything the tests then do).
-
-- SQLite: the test run's in-memory database, copied to a file with SQLite's backup API.
-- PostgreSQL: a template database cloned from the test database (CREATE DATABASE ... TEMPLATE),
-  and for a private cluster a pg_dump of it.
+made in seconds: copies of this test run's already-migrated database (tests/processes.py's
+`database_copy` from the `migrated_template` fixture; migrating afresh takes longer than
+everything the tests then do), and for a private PostgreSQL cluster a pg_dump of it.
 """
 
 from __future__ import annotations
@@ -29,6 +26,8 @@ import psycopg
 from django.conf import settings
 from django.db import connection
 
+from tests.processes import admin_dsn, database_copy
+
 # Short claims, backoff and polling, so a crash and a restart play out in seconds.
 FAST = {
     "CARELINE_OUTBOX_POLL_MS": "50",
@@ -41,47 +40,6 @@ FAST = {
     "CARELINE_LOG_LEVEL": "WARNING",
     "PYTHONDONTWRITEBYTECODE": "1",
 }
-
-
-def admin_dsn(dbname: str = "postgres") -> dict[str, Any]:
-    db = settings.DATABASES["default"]
-    return {
-        "host": db["HOST"] or "127.0.0.1",
-        "port": db["PORT"] or 5432,
-        "user": db["USER"] or "postgres",
-        "dbname": dbname,
-        "autocommit": True,
-    }
-
-
-def make_template(directory: Path) -> str:
-    """A copy of the migrated test database: a file path (SQLite) or a database name."""
-    if connection.vendor != "postgresql":
-        connection.ensure_connection()
-        path = directory / "template.sqlite3"
-        with contextlib.closing(sqlite3.connect(path)) as copy:
-            connection.connection.backup(copy)
-        return str(path)
-    source = str(connection.settings_dict["NAME"])
-    name = f"{source}_engine_tpl"[:63]
-    # A template must have no other sessions: ours closes; any other of this run's threads
-    # (long gone) is ended.
-    connection.close()
-    with psycopg.connect(**admin_dsn()) as admin:
-        admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = %s AND pid <> pg_backend_pid()",
-            [source],
-        )
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
-    return name
-
-
-def drop_template(template: str) -> None:
-    if connection.vendor == "postgresql":
-        with psycopg.connect(**admin_dsn()) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)')
 
 
 def base_env(data_dir: Path) -> dict[str, str]:
@@ -98,23 +56,13 @@ def base_env(data_dir: Path) -> dict[str, str]:
 
 @contextlib.contextmanager
 def engine_env(template: str, data_dir: Path, label: str) -> Iterator[dict[str, str]]:
-    """base_env() with a migrated database of their own, of this test run's kind."""
+    """base_env() with a migrated database of their own (a copy of `template`), of this test
+    run's kind."""
     env = base_env(data_dir)
-    if connection.vendor != "postgresql":
-        shutil.copy(template, data_dir / "careline.sqlite3")
+    with database_copy(template, data_dir, label) as copied:
+        if "DATABASE_URL" in copied:
+            env["DATABASE_URL"] = copied["DATABASE_URL"]
         yield env
-        return
-    name = f"careline_{label}_{os.getpid()}"
-    with psycopg.connect(**admin_dsn()) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    dsn = admin_dsn(name)
-    env["DATABASE_URL"] = f"postgres://{dsn['user']}@{dsn['host']}:{dsn['port']}/{name}"
-    try:
-        yield env
-    finally:
-        with psycopg.connect(**admin_dsn()) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def sql(env: dict[str, str], statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:

@@ -137,17 +137,6 @@ def test_a_webhook_failing_three_times_is_delivered_exactly_once(db: None) -> No
 # --- real engine processes --------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def template(
-    django_db_setup: None, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    with django_db_blocker.unblock():
-        made = engines.make_template(tmp_path_factory.mktemp("template"))
-    yield made
-    with django_db_blocker.unblock():
-        engines.drop_template(made)
-
-
 @pytest.fixture
 def processes() -> Iterator[list[engines.Running]]:
     started: list[engines.Running] = []
@@ -194,16 +183,16 @@ def seed_webhooks(env: dict[str, str], url: str, count: int) -> int:
     return int(target_id)
 
 
-@pytest.mark.django_db  # so the run's database is set up, for the template
+@pytest.mark.django_db
 def test_an_engine_killed_mid_dispatch_delivers_everything_after_a_restart(
-    template: str, tmp_path: Path, processes: list[engines.Running]
+    migrated_template: str, tmp_path: Path, processes: list[engines.Running]
 ) -> None:
     count = 100
     # The receiver takes 30 ms a message, four at a time: the dispatch lasts most of a
     # second, and the kill lands in the middle of it.
     with (
         HttpReceiver(delay_s=0.03) as receiver,
-        engines.engine_env(template, tmp_path / "data", "kill") as env,
+        engines.engine_env(migrated_template, tmp_path / "data", "kill") as env,
     ):
         target_id = seed_webhooks(env, receiver.url("/events"), count)
         first = engines.careline(env, "engine", "--no-migrate")
@@ -262,7 +251,7 @@ for n in range(count):
 
 @pytest.mark.django_db
 def test_postgresql_restarting_under_load_loses_nothing(
-    template: str, tmp_path: Path, processes: list[engines.Running]
+    tmp_path: Path, processes: list[engines.Running]
 ) -> None:
     bin_dir = engines.postgres_bin()
     if bin_dir is None:

@@ -42,7 +42,7 @@ from careline.servicedesk.mail.listener import DeskHandler, serve
 from careline.servicedesk.models import Attachment, Ticket
 from careline.servicedesk.services.tickets import create_ticket
 from tests.conftest import Hospital
-from tests.processes import free_port, scratch_database, wait_for
+from tests.processes import database_copy, free_port, wait_for
 from tests.servicedesk.conftest import draft
 
 DESK = "servicedesk@careline.example"
@@ -526,10 +526,15 @@ class Listener:
 
 
 @pytest.fixture(scope="module")
-def scratch_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+def scratch_env(
+    migrated_template: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, str]]:
     """Like tests/conftest.py's scratch_db_env, once for the whole module: one demo load."""
-    with scratch_database(tmp_path_factory.mktemp("mail") / "data", "mail") as env:
-        yield env
+    data_dir = tmp_path_factory.mktemp("mail") / "data"
+    with database_copy(migrated_template, data_dir, "mail") as env:
+        # Embedding the demo's articles loads the sentence model: the knowledge tests' business,
+        # and nothing the desk's mail reads.
+        yield {**env, "CARELINE_KB_SEMANTIC": "off"}
 
 
 def _start(env: dict[str, str], log: Path) -> Listener:
