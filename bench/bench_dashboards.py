@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import statistics
 import subprocess
 import sys
 import time
@@ -32,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import ROOT, report, rows_per_database
+from bench.common import ROOT, measure, report, rows_per_database
 
 TICKETS = int(os.environ.get("CARELINE_BENCH_TICKETS", "100000"))
 MONITORS = int(os.environ.get("CARELINE_BENCH_DASH_MONITORS", "10000"))
@@ -227,35 +226,13 @@ def _seed() -> dict[str, int]:
 def _time(
     name: str, call: Callable[[], Any], database: str, seeded: dict[str, int]
 ) -> dict[str, Any]:
-    from django.db import connection
-
-    call()  # warm: imports, template loading, prepared statements
-    queries: list[str] = []
-
-    def count(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-        queries.append(sql)
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(count):
-        call()
-    times = []
-    for _ in range(RUNS):
-        start = time.perf_counter()
-        call()
-        times.append((time.perf_counter() - start) * 1000)
-    times.sort()
     return {
         "database": database,
         "tickets": TICKETS,
         "monitors": MONITORS,
         "rollups": seeded["rollups"],
         "case": name,
-        "queries": len(queries),
-        "runs": RUNS,
-        "p50_ms": statistics.median(times),
-        "max_ms": times[-1],
-        "target_ms": TARGET_MS,
-        "ok": "yes" if times[-1] < TARGET_MS else "NO",
+        **measure(call, RUNS, TARGET_MS),
     }
 
 

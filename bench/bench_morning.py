@@ -21,10 +21,8 @@ from __future__ import annotations
 import json
 import os
 import random
-import statistics
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
@@ -32,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import ROOT, careline, postgres_available, report, scratch_env
+from bench.common import ROOT, careline, measure, postgres_available, report, scratch_env
 
 TICKETS = int(os.environ.get("CARELINE_BENCH_MORNING_TICKETS", "100000"))
 MONITORS = int(os.environ.get("CARELINE_BENCH_MORNING_MONITORS", "10000"))
@@ -206,34 +204,12 @@ def _seed() -> None:
 
 
 def _time(name: str, call: Callable[[], Any], database: str) -> dict[str, Any]:
-    from django.db import connection
-
-    call()  # warm: first-request imports, template loading, prepared statements
-    queries: list[str] = []
-
-    def count(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-        queries.append(sql)
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(count):
-        call()
-    times = []
-    for _ in range(RUNS):
-        start = time.perf_counter()
-        call()
-        times.append((time.perf_counter() - start) * 1000)
-    times.sort()
     return {
         "database": database,
         "tickets": TICKETS,
         "monitors": MONITORS,
         "case": name,
-        "queries": len(queries),
-        "runs": RUNS,
-        "p50_ms": statistics.median(times),
-        "max_ms": times[-1],
-        "target_ms": TARGET_MS,
-        "ok": "yes" if times[-1] < TARGET_MS else "NO",
+        **measure(call, RUNS, TARGET_MS),
     }
 
 

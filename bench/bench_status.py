@@ -21,16 +21,14 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import statistics
 import sys
-import time
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import report, rows_per_database
+from bench.common import measure, report, rows_per_database
 
 MONITORS = int(os.environ.get("CARELINE_BENCH_STATUS_MONITORS", "10000"))
 SERVICES = int(os.environ.get("CARELINE_BENCH_STATUS_SERVICES", "200"))
@@ -153,35 +151,12 @@ def _seed() -> None:
 
 
 def _time(name: str, call: Callable[[], Any], database: str) -> dict[str, Any]:
-    from django.db import connection
-
-    call()  # warm: first-request imports, template loading, prepared statements
-    # Counted by a wrapper, not connection.queries: each request starts by emptying that.
-    queries: list[str] = []
-
-    def count(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-        queries.append(sql)
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(count):
-        call()
-    times = []
-    for _ in range(RUNS):
-        start = time.perf_counter()
-        call()
-        times.append((time.perf_counter() - start) * 1000)
-    times.sort()
     return {
         "database": database,
         "monitors": MONITORS,
         "services": SERVICES,
         "case": name,
-        "queries": len(queries),
-        "runs": RUNS,
-        "p50_ms": statistics.median(times),
-        "max_ms": times[-1],
-        "target_ms": TARGET_MS,
-        "ok": "yes" if times[-1] < TARGET_MS else "NO",
+        **measure(call, RUNS, TARGET_MS),
     }
 
 

@@ -8,12 +8,13 @@ import json
 import os
 import re
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -200,3 +201,34 @@ def run_cases(base: str, cases: list[tuple[str, str, str]], **labels: Any) -> li
             {**labels, "request": name, "concurrency": CONCURRENCY, **wrk(base, path, script)}
         )
     return rows
+
+
+def measure(call: Callable[[], Any], runs: int, target_ms: float) -> dict[str, Any]:
+    """Time an in-process call: once to warm up (imports, templates, prepared statements),
+    once to count its SQL queries, then `runs` times. Counted by a wrapper, not
+    connection.queries, which each request empties."""
+    from django.db import connection
+
+    call()
+    queries: list[str] = []
+
+    def count(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        queries.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(count):
+        call()
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        call()
+        times.append((time.perf_counter() - start) * 1000)
+    times.sort()
+    return {
+        "queries": len(queries),
+        "runs": runs,
+        "p50_ms": statistics.median(times),
+        "max_ms": times[-1],
+        "target_ms": target_ms,
+        "ok": "yes" if times[-1] < target_ms else "NO",
+    }
