@@ -121,9 +121,9 @@ def test_every_section_of_the_check_for_an_agent(night: Hospital) -> None:
     # Northgate's and the estate's failing monitors; Riverside's router is not Northgate's.
     assert [m.name for m in report.monitors.items] == ["EHR database", "Wi-Fi controller"]
     assert (report.monitors_down, report.monitors_degraded) == (1, 1)
-    assert [(b.job, b.within_rpo) for b in report.backups.items] == [
-        ("EHR nightly", False),
-        ("Print queues", True),
+    assert [(b.job, b.within_rpo, b.rpo_text) for b in report.backups.items] == [
+        ("EHR nightly", False, "24 h"),
+        ("Print queues", True, "24 h"),
     ]
     assert report.backups_stale == 1
     # Incidents and P1/P2 of the night; not the request, not yesterday's, not Riverside's,

@@ -24,7 +24,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from careline.changes.choices import ChangeState
 from careline.changes.models import Change
 from careline.cmdb.reports import baas_expiring, contracts_ending, warranties_ending
-from careline.continuity.services.readiness import readiness
+from careline.continuity.services.readiness import hours, readiness
 from careline.core.models import Site, User
 from careline.monitoring.choices import MonitorKind, MonitorStatus
 from careline.monitoring.models import Monitor, MonitorIncident
@@ -93,6 +93,7 @@ class BackupRow:
     age_minutes: int | None
     rpo_minutes: int | None
     within_rpo: bool | None  # None: the service has no RPO to judge by
+    rpo_text: str = ""  # the RPO as people say it: "24 h", "90 min"
 
 
 @dataclass
@@ -256,6 +257,7 @@ def _backups(at: datetime) -> tuple[Capped[BackupRow], int]:
                     None if job.age is None else int(job.age.total_seconds() // 60),
                     rpo,
                     job.within_rpo,
+                    hours(rpo) if rpo else "",
                 )
             )
     # Past the RPO first, then those nothing judges, then the good ones.
