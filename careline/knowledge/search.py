@@ -18,6 +18,7 @@ import difflib
 import html
 import re
 import threading
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -131,6 +132,7 @@ class _Corpus:
     ids: list[int]
     audiences: list[str]
     vectors: Any  # numpy array, or None without the semantic extra
+    common: frozenset[str] = frozenset()  # words too common to search for (COMMON_SHARE)
 
 
 _corpus: _Corpus | None = None
@@ -161,6 +163,8 @@ def _load_corpus() -> _Corpus:
         if current is not None and current.key == key:
             return current
         vocabulary: set[str] = set()
+        in_articles: Counter[str] = Counter()
+        count = 0
         ids: list[int] = []
         audiences: list[str] = []
         blobs: list[bytes] = []
@@ -169,7 +173,10 @@ def _load_corpus() -> _Corpus:
             "id", "title", "summary", "tags", "body", "audience", "embedding"
         )
         for pk, title, summary, tags, body, audience, blob in rows.iterator(chunk_size=2000):
-            vocabulary.update(w for w in words(f"{title} {summary} {tags} {body}") if len(w) > 3)
+            found = {w for w in words(f"{title} {summary} {tags} {body}") if len(w) > 3}
+            vocabulary.update(found)
+            in_articles.update(found)
+            count += 1
             if with_vectors and blob and len(blob) == semantic.DIMENSIONS * 4:
                 ids.append(pk)
                 audiences.append(audience)
@@ -184,6 +191,9 @@ def _load_corpus() -> _Corpus:
             ids=ids,
             audiences=audiences,
             vectors=semantic.matrix(blobs) if with_vectors else None,
+            common=frozenset(w for w, n in in_articles.items() if n > COMMON_SHARE * count)
+            if count >= COMMON_FROM_ARTICLES
+            else frozenset(),
         )
         _corpus = built
         _correct.cache_clear()
@@ -235,6 +245,12 @@ _SQLITE_LEXICAL = """
     ORDER BY f.rank, a.id LIMIT %s"""
 # How many full-text matches are ranked before published and audience are checked.
 RANKED_FIRST = 300
+# In a large knowledge base, a word in more than this share of the articles tells them
+# apart no better than a stopword (its inverse document frequency is near nothing), yet
+# matching it makes the full-text index rank most of the articles: it is left out of the
+# lexical search (the sentence model still reads the whole query).
+COMMON_SHARE = 0.2
+COMMON_FROM_ARTICLES = 500
 
 
 def _lexical(terms: list[str], audiences: list[str]) -> list[int]:
@@ -308,9 +324,8 @@ def ranked(
         corrections = {t: c for t in terms if (c := _correct(t)) is not None}
     expansion = lay_expansion(query) if options.lay_terms else ""
     search_terms = list(dict.fromkeys(terms + list(corrections.values()) + _terms(expansion)))
-    lexical = (
-        _lexical(search_terms[: MAX_TERMS * 2], audiences) if options.mode != "semantic" else []
-    )
+    telling = [t for t in search_terms if t not in corpus.common] or search_terms
+    lexical = _lexical(telling[: MAX_TERMS * 2], audiences) if options.mode != "semantic" else []
     similar: list[tuple[int, float]] = []
     if options.mode != "lexical" and semantic.active():
         # The model reads the words as meant: misspellings corrected, lay words explained.

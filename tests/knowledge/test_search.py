@@ -181,3 +181,28 @@ def test_snippets_escape_the_article_text(hospital: Hospital) -> None:
     assert "<b>" not in hit.snippet
     assert "&amp;" in hit.snippet
     assert "<mark>printer" in hit.snippet
+
+
+def test_a_word_in_most_articles_of_a_large_base_is_not_searched_for(
+    library: dict[str, Article], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In a large knowledge base a word in more than a fifth of the articles tells them apart
+    no better than a stopword, and matching it would rank most of them; the other words of
+    the query decide. A query of nothing but such words is still searched as typed. (The
+    threshold is lowered here so five articles make a "large" base.)"""
+    monkeypatch.setattr(search, "COMMON_FROM_ARTICLES", 3)
+    corpus = search._load_corpus()
+    # "printer" is in two of the four published articles for everyone and the IT one.
+    assert "printer" in corpus.common
+    assert "wristband" not in corpus.common
+    queried: list[list[str]] = []
+    real = search._lexical
+    monkeypatch.setattr(
+        search, "_lexical", lambda terms, aud: queried.append(terms) or real(terms, aud)
+    )
+    found = [h.id for h in search.search("wristband printer", user=None, limit=3)]
+    assert found[0] == library["wristband"].pk
+    assert "wristband" in queried[-1]
+    assert "printer" not in queried[-1]
+    assert search.search("printer", user=None, limit=3)
+    assert queried[-1] == ["printer"]
