@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import subprocess
 import sys
 from collections.abc import Callable
 from datetime import timedelta
@@ -30,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import ROOT, careline, measure, postgres_available, report, scratch_env
+from bench.common import ROOT, measure, report, rows_per_database
 
 TICKETS = int(os.environ.get("CARELINE_BENCH_MORNING_TICKETS", "100000"))
 MONITORS = int(os.environ.get("CARELINE_BENCH_MORNING_MONITORS", "10000"))
@@ -266,24 +265,8 @@ COLUMNS = [
 
 
 def main() -> None:
-    rows: list[dict[str, Any]] = []
-    for database in ["sqlite"] + (["postgresql"] if postgres_available() else []):
-        with scratch_env(database) as env:
-            careline(env, "demo")
-            subprocess.run(
-                [sys.executable, str(ROOT / "bench" / "seed_tickets.py"), str(TICKETS)],
-                env=env,
-                check=True,
-            )
-            out = subprocess.run(
-                [sys.executable, __file__, "--run", database],
-                env=env,
-                stdout=subprocess.PIPE,
-                text=True,
-                check=True,
-            ).stdout
-            rows += [json.loads(line[4:]) for line in out.splitlines() if line.startswith("ROW ")]
-    report("morning", rows, COLUMNS)
+    seed = [sys.executable, str(ROOT / "bench" / "seed_tickets.py"), str(TICKETS)]
+    report("morning", rows_per_database(__file__, ["demo"], [seed]), COLUMNS)
 
 
 if __name__ == "__main__":

@@ -66,14 +66,19 @@ def careline(env: dict[str, str], *args: str, stdin: str = "") -> str:
     ).stdout
 
 
-def rows_per_database(script: str, prepare: list[str]) -> list[dict[str, Any]]:
+def rows_per_database(
+    script: str, prepare: list[str], seeds: list[list[str]] | None = None
+) -> list[dict[str, Any]]:
     """Run `script --run DATABASE` on a scratch SQLite database, then PostgreSQL if it is
-    reachable, each first made ready with `careline PREPARE...`; the rows the script printed
-    as `ROW {json}` lines."""
+    reachable, each first made ready with `careline PREPARE...` and then each seeding
+    command of `seeds` (argument lists, run with the scratch database's environment); the
+    rows the script printed as `ROW {json}` lines."""
     rows: list[dict[str, Any]] = []
     for database in ["sqlite"] + (["postgresql"] if postgres_available() else []):
         with scratch_env(database) as env:
             careline(env, *prepare)
+            for seed in seeds or []:
+                subprocess.run(seed, env=env, check=True)
             out = subprocess.run(
                 [sys.executable, script, "--run", database],
                 env=env,
