@@ -200,10 +200,7 @@ def _readiness(state: readiness.ServiceReadiness) -> dict[str, Any]:
 
 def service_recovery(code: str) -> dict[str, Any]:
     service = service_by_code(code.strip().upper(), field="code")
-    found = readiness.readiness(services=[service.code])
-    state = found[0] if found else readiness.ServiceReadiness(service=service, plan=None)
-    if not found:
-        state.flags = [readiness.Flag("no_plan", "no recovery plan: no RPO, RTO or steps")]
+    [state] = readiness.readiness(services=[service.code])
     body = _readiness(state)
     plan = recovery.plan_for(service)
     body["plan"] = (
@@ -277,18 +274,8 @@ def post_drill(request: HttpRequest, code: str, payload: DrillIn) -> Status[DrDr
 
 
 def _job_out(job: BackupJob) -> dict[str, Any]:
-    state = next(
-        (
-            j
-            for s in readiness.readiness(services=[job.service.code])
-            for j in s.jobs
-            if j.job.pk == job.pk
-        ),
-        None,
-    )
-    if state is None:  # a job of a service with no plan and tier below 1 is still listed
-        state = readiness.JobState(job, None, None, None, None)
-    return _job(state)
+    [service] = readiness.readiness(services=[job.service.code])
+    return _job(next(j for j in service.jobs if j.job.pk == job.pk))
 
 
 @router.post("/backup-jobs", response={201: JobOut})

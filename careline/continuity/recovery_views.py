@@ -48,8 +48,7 @@ def service_page(request: HttpRequest, code: str) -> HttpResponse:
         service = service_by_code(code.strip().upper(), field="code")
     except NotFound as exc:
         raise Http404(exc.message) from None
-    found = readiness.readiness(services=[service.code])
-    state = found[0] if found else readiness.ServiceReadiness(service=service, plan=None)
+    [state] = readiness.readiness(services=[service.code])
     plan = recovery.plan_for(service)
     can_manage = has_perm(request.user, Perm.RECOVERY_MANAGE)
     context = {

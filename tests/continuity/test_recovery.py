@@ -565,3 +565,17 @@ def test_the_demo_recovery_data_loads_once_and_shows_kept_and_missing_work(
     assert codes(states["PACS"]) == {"never_restored", "never_drilled"}
     assert "no_backup_job" in codes(states["LIS"])
     assert "no_plan" in codes(states["PHARM"])
+
+
+def test_a_service_asked_for_by_name_is_judged_whatever_its_tier(
+    hospital: Hospital, api_as: Any
+) -> None:
+    """PRINT (tier 3) has neither plan nor job: not in the list, but its own page and API
+    answer say what it lacks, the same flags as the list would give."""
+    assert "PRINT" not in by_service(T0)
+    [state] = readiness.readiness(T0, services=["PRINT"])
+    assert codes(state) == {"no_plan", "no_backup_job"}
+    flags = api_as(hospital.agent).get("/recovery/PRINT").json()["flags"]
+    assert {f["code"] for f in flags} == {"no_plan", "no_backup_job"}
+    page = signed_in(hospital.agent).get("/recovery/PRINT/")
+    assert b"no backup job reports for it" in page.content

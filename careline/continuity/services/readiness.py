@@ -111,13 +111,27 @@ def readiness(
     now: datetime | None = None, services: list[str] | None = None
 ) -> list[ServiceReadiness]:
     """Every service with a plan or a backup job, and every life-critical (tier 1) service
-    whether or not it has one: those must."""
+    whether or not it has one: those must. Given `services` (codes), those services and only
+    those, whatever they have."""
     now = now or timezone.now()
-    plans = {p.service_id: p for p in RecoveryPlan.objects.select_related("service")}
-    jobs = jobs_with_last_good()
+    plans_q = RecoveryPlan.objects.select_related("service")
+    tests_q = RestoreTest.objects.all()
+    drills_q = DrDrill.objects.all()
+    wanted = ClinicalService.objects.all()
+    if services is not None:
+        wanted = wanted.filter(code__in=services)
+        plans_q = plans_q.filter(service__code__in=services)
+        tests_q = tests_q.filter(job__service__code__in=services)
+        drills_q = drills_q.filter(service__code__in=services)
+    plans = {p.service_id: p for p in plans_q}
+    jobs_of: dict[int, list[BackupJob]] = {}
+    for job in jobs_with_last_good(
+        **({"service__code__in": services} if services is not None else {})
+    ):
+        jobs_of.setdefault(job.service_id, []).append(job)
     tests = {
         t.job_id: t
-        for t in RestoreTest.objects.filter(
+        for t in tests_q.filter(
             pk=Subquery(
                 RestoreTest.objects.filter(job_id=OuterRef("job_id"))
                 .order_by("-tested_at", "-id")
@@ -127,7 +141,7 @@ def readiness(
     }
     drills = {
         d.service_id: d
-        for d in DrDrill.objects.filter(
+        for d in drills_q.filter(
             pk=Subquery(
                 DrDrill.objects.filter(service_id=OuterRef("service_id"))
                 .order_by("-started_at", "-id")
@@ -135,17 +149,15 @@ def readiness(
             )
         )
     }
-    service_ids = set(plans) | {j.service_id for j in jobs}
-    wanted = ClinicalService.objects.filter(
-        Q(pk__in=service_ids) | Q(tier=ServiceTier.LIFE_CRITICAL)
-    )
-    if services is not None:
-        wanted = wanted.filter(code__in=services)
+    if services is None:
+        wanted = wanted.filter(
+            Q(pk__in=set(plans) | set(jobs_of)) | Q(tier=ServiceTier.LIFE_CRITICAL)
+        )
     result = []
     for service in wanted.order_by("tier", "code"):
         plan = plans.get(service.pk)
         state = ServiceReadiness(service=service, plan=plan, last_drill=drills.get(service.pk))
-        for job in (j for j in jobs if j.service_id == service.pk):
+        for job in jobs_of.get(service.pk, []):
             last_good: datetime | None = job.last_good_at  # type: ignore[attr-defined]
             within = None
             if plan is not None and job.active:
