@@ -15,7 +15,11 @@ articles are imported into a scratch SQLite database exactly as `careline kb imp
   query's words OR-ed), in an in-memory table built from the same articles.
 
 Queries are also split by whether they share any word (stop words aside) with their
-article's title, summary, tags or body; the issue's target is on those that share none.
+article's title, summary, tags, "also asked as" phrases or body; the issue's target is on
+those that share none.
+
+Last, the articles' "also asked as" phrases are removed and hybrid and semantic search run
+again: what search does for articles whose writers listed none.
 
     .venv/bin/python bench/kb_relevance.py [--articles DIR] [--queries FILE]
 """
@@ -97,7 +101,7 @@ def main() -> None:
         setup_django(data_dir)
         from careline.core.demo import SERVICES
         from careline.core.models import ClinicalService
-        from careline.knowledge import files, search, semantic
+        from careline.knowledge import files, search, semantic, services
         from careline.knowledge.models import Article
 
         for code, name, tier, _about in SERVICES:
@@ -115,7 +119,9 @@ def main() -> None:
             draft = files.parse(path.read_text(encoding="utf-8"))
             article = by_title[(draft.title or "").lower()]
             slug_to_id[path.stem] = article.pk
+            # The writer's "also asked as" phrases count as the article's words too.
             text = f"{article.title} {article.summary} {article.tags} {article.body}"
+            text = f"{text} {article.asked_as}"
             article_words[article.pk] = set(search._terms_all(text))
         labelled = json.loads(args.queries.read_text(encoding="utf-8"))["queries"]
         unknown = sorted({q["article"] for q in labelled} - set(slug_to_id))
@@ -199,6 +205,21 @@ def main() -> None:
                     for q, found in zip(labelled, ranking, strict=True)
                     if slug_to_id[q["article"]] not in found[:3]
                 ]
+        if semantic.active():
+            # The same articles without their phrases, embedded again in one batch.
+            for pk in Article.objects.exclude(asked_as="").values_list("pk", flat=True):
+                services.update_article(None, pk, services.ArticleDraft(asked_as=[]), embed=False)
+            services.embed_missing()
+            for name, options in [
+                ("hybrid, no asked-as phrases", hybrid),
+                ("semantic alone, no asked-as phrases", search.Options(mode="semantic")),
+            ]:
+                started = time.monotonic()
+                ranking = [
+                    [pk for pk, _ in search.ranked(q["query"], user=None, options=options)[:DEPTH]]
+                    for q in labelled
+                ]
+                add(name, ranking, time.monotonic() - started)
         started = time.monotonic()
         add(
             "baseline: plain BM25",

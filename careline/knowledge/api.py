@@ -59,6 +59,12 @@ def search_articles(request: HttpRequest, params: Query[SearchParams]) -> dict[s
     }
 
 
+ASKED_AS_HELP = (
+    "how staff describe the problem in their own words, one phrase each (at most 200 "
+    "characters); search reads them beside the title and text"
+)
+
+
 class ArticleIn(InSchema):
     title: str = Field(max_length=200)
     body: str
@@ -69,6 +75,7 @@ class ArticleIn(InSchema):
     services: list[str] = Field(default_factory=list, max_length=30)
     owner: str | None = Field(None, max_length=150, description="a username")
     review_by: dt.date | None = None
+    asked_as: list[str] = Field(default_factory=list, max_length=30, description=ASKED_AS_HELP)
 
 
 class ArticlePatch(InSchema):
@@ -81,6 +88,7 @@ class ArticlePatch(InSchema):
     services: list[str] | None = Field(None, max_length=30)
     owner: str | None = Field(None, max_length=150)
     review_by: dt.date | None = None
+    asked_as: list[str] | None = Field(None, max_length=30, description=ASKED_AS_HELP)
 
 
 class VersionOut(Schema):
@@ -101,6 +109,7 @@ class ArticleOut(Schema):
     status: str
     audience: str
     tags: list[str]
+    asked_as: list[str]
     services: list[str]
     owner: str | None
     review_by: dt.date | None
@@ -124,6 +133,7 @@ def article_out(article: Article, *, with_history: bool) -> dict[str, object]:
         "status": article.status,
         "audience": article.audience,
         "tags": article.tag_list,
+        "asked_as": article.asked_as_list,
         "services": sorted(article.services.values_list("code", flat=True)),
         "owner": article.owner.username if article.owner else None,
         "review_by": article.review_by,

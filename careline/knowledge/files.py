@@ -8,10 +8,12 @@
     tags: battery, cart, cow
     services: WIFI, EHR           (clinical service codes)
     review_by: 2027-06-30
+    asked_as: cart dies before the round ends; cart will not charge
     ---
     The article in Markdown.
 
-Front matter is one `key: value` per line. An import is all-or-nothing: every file is read
+Front matter is one `key: value` per line. `asked_as` lists the ways staff describe the
+problem, separated by semicolons; search reads them beside the title and text. An import is all-or-nothing: every file is read
 and checked first, each problem reported with its file name, and nothing is written unless
 all of them are good. An article whose title already exists is updated (a new version only
 if something changed), so importing the same directory twice changes nothing.
@@ -32,7 +34,17 @@ from careline.core.models import User
 from careline.knowledge import services
 from careline.knowledge.models import Article
 
-KEYS = {"title", "summary", "audience", "status", "tags", "services", "review_by", "owner"}
+KEYS = {
+    "title",
+    "summary",
+    "audience",
+    "status",
+    "tags",
+    "services",
+    "review_by",
+    "owner",
+    "asked_as",
+}
 MAX_FILE_BYTES = 200_000
 _FRONT = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)(.*)\Z", re.DOTALL)
 
@@ -82,10 +94,10 @@ def parse(text: str) -> services.ArticleDraft:
                 field="review_by",
             ) from None
 
-    def listed(key: str) -> list[str] | None:
+    def listed(key: str, separator: str = ",") -> list[str] | None:
         if key not in values:
             return None
-        return [part.strip() for part in values[key].split(",") if part.strip()]
+        return [part.strip() for part in values[key].split(separator) if part.strip()]
 
     return services.ArticleDraft(
         title=values["title"],
@@ -97,6 +109,7 @@ def parse(text: str) -> services.ArticleDraft:
         services=listed("services") or [],
         owner=values.get("owner") or None,
         review_by=review_by,
+        asked_as=listed("asked_as", ";") or [],
     )
 
 
@@ -175,6 +188,8 @@ def render(article: Article) -> str:
         lines.append(f"review_by: {article.review_by.isoformat()}")
     if article.owner is not None:
         lines.append(f"owner: {article.owner.username}")
+    if article.asked_as_list:
+        lines.append(f"asked_as: {'; '.join(article.asked_as_list)}")
     return "\n".join([*lines, "---", article.body.rstrip("\n"), ""])
 
 

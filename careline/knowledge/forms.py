@@ -21,6 +21,15 @@ class ArticleForm(forms.Form):
     status = forms.ChoiceField(choices=ArticleStatus.choices)
     audience = forms.ChoiceField(choices=Audience.choices)
     tags = forms.CharField(max_length=500, required=False, help_text="Words separated by commas.")
+    asked_as = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 5}),
+        required=False,
+        label="Also asked as",
+        help_text=(
+            "How staff describe this problem in their own words, one per line "
+            "(“cart dies before the round ends”). Search reads them beside the title."
+        ),
+    )
     services = forms.ModelMultipleChoiceField(
         queryset=ClinicalService.objects.all(), to_field_name="code", required=False
     )
@@ -37,6 +46,7 @@ class ArticleForm(forms.Form):
             "status": article.status,
             "audience": article.audience,
             "tags": article.tags,
+            "asked_as": article.asked_as,
             "services": list(article.services.values_list("code", flat=True)),
             "review_by": article.review_by,
         }
@@ -51,6 +61,7 @@ class ArticleForm(forms.Form):
             status=data["status"],
             audience=data["audience"],
             tags=[t for t in data["tags"].split(",") if t.strip()],
+            asked_as=data["asked_as"].splitlines(),
             services=[s.code for s in data["services"]],
             review_by=data["review_by"],
         )

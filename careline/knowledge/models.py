@@ -35,6 +35,10 @@ class Article(models.Model):
     services = models.ManyToManyField(ClinicalService, blank=True, related_name="articles")
     # Lower-case words separated by commas; indexed with the text.
     tags = models.CharField(max_length=500, blank=True)
+    # How staff describe the problem in their own words, one phrase a line ("cart dies
+    # before the end of the round"). Each is embedded with the article, so queries worded
+    # like them find it; written for what people say generally, not one person's search.
+    asked_as = models.TextField(blank=True, default="")
     status = models.CharField(
         max_length=16, choices=ArticleStatus.choices, default=ArticleStatus.DRAFT
     )
@@ -50,8 +54,9 @@ class Article(models.Model):
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
-    # The sentence embedding of title, summary and body (float32, little-endian), written
-    # when the article is saved with semantic search available; empty otherwise.
+    # The sentence embedding of the article (float32, little-endian; semantic.py says what it
+    # is made of), written when the article is saved with semantic search available; empty
+    # otherwise.
     embedding = models.BinaryField(blank=True, default=b"")
     embedding_model = models.CharField(max_length=100, blank=True)
 
@@ -73,6 +78,10 @@ class Article(models.Model):
     def tag_list(self) -> list[str]:
         return [t for t in (part.strip() for part in self.tags.split(",")) if t]
 
+    @property
+    def asked_as_list(self) -> list[str]:
+        return [p for p in (line.strip() for line in self.asked_as.splitlines()) if p]
+
     def is_stale(self, today: dt.date | None = None) -> bool:
         if self.review_by is None:
             return False
@@ -90,6 +99,7 @@ class ArticleVersion(models.Model):
     audience = models.CharField(max_length=16, choices=Audience.choices)
     status = models.CharField(max_length=16, choices=ArticleStatus.choices)
     tags = models.CharField(max_length=500, blank=True)
+    asked_as = models.TextField(blank=True, default="")
     services = models.JSONField(default=list)  # service codes
     review_by = models.DateField(null=True, blank=True)
     changed = models.JSONField(default=list)  # names of the fields this version changed

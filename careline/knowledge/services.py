@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -35,7 +36,19 @@ MAX_BODY = 100_000
 MAX_SUMMARY = 500
 MAX_TAGS = 500
 MAX_COMMENT = 2000
-AUDIT_FIELDS = ["title", "summary", "audience", "status", "tags", "review_by", "version"]
+# "Also asked as": how many phrases an article may list, and how long each may be.
+MAX_ASKED_AS = 30
+MAX_PHRASE = 200
+AUDIT_FIELDS = [
+    "title",
+    "summary",
+    "audience",
+    "status",
+    "tags",
+    "asked_as",
+    "review_by",
+    "version",
+]
 
 
 @dataclass
@@ -51,6 +64,8 @@ class ArticleDraft:
     services: list[str] | None = None
     owner: str | None = None
     review_by: dt.date | None = None
+    # How staff describe the problem, one phrase each (a semicolon also separates).
+    asked_as: list[str] | None = None
 
 
 def _choice(value: str, choices: Any, field: str) -> str:
@@ -66,6 +81,28 @@ def _clean_tags(tags: list[str]) -> str:
     if len(text) > MAX_TAGS:
         raise InvalidInput(f"must be at most {MAX_TAGS} characters together", field="tags")
     return text
+
+
+def clean_asked_as(phrases: list[str]) -> str:
+    """The phrases one a line, spaces tidied and repeats dropped; ';' also separates."""
+    cleaned: dict[str, str] = {}
+    for item in phrases:
+        for part in re.split(r"[;\r\n]", item):
+            phrase = " ".join(part.split())
+            if "\x00" in phrase:
+                raise InvalidInput("must not contain NUL characters", field="asked_as")
+            if len(phrase) > MAX_PHRASE:
+                raise InvalidInput(
+                    f"each phrase must be at most {MAX_PHRASE} characters (got {len(phrase)})",
+                    field="asked_as",
+                )
+            if phrase:
+                cleaned.setdefault(phrase.lower(), phrase)
+    if len(cleaned) > MAX_ASKED_AS:
+        raise InvalidInput(
+            f"must list at most {MAX_ASKED_AS} phrases (got {len(cleaned)})", field="asked_as"
+        )
+    return "\n".join(cleaned.values())
 
 
 def _services(codes: list[str]) -> list[ClinicalService]:
@@ -113,6 +150,8 @@ def _apply(article: Article, draft: ArticleDraft) -> tuple[list[str], list[Clini
         put("audience", _choice(draft.audience, Audience, "audience"))
     if draft.tags is not None:
         put("tags", _clean_tags(draft.tags))
+    if draft.asked_as is not None:
+        put("asked_as", clean_asked_as(draft.asked_as))
     if draft.owner is not None:
         owner = _owner(draft.owner) if draft.owner else None
         if article.owner_id != (owner.pk if owner else None):
@@ -143,7 +182,9 @@ def _embed(article: Article, now: bool = True) -> None:
         article.embedding = b""
         article.embedding_model = ""
         return
-    article.embedding = semantic.encode_articles([(article.title, embedding_text(article))])[0]
+    article.embedding = semantic.encode_articles(
+        [(article.title, embedding_text(article))], [article.asked_as_list]
+    )[0]
     article.embedding_model = semantic.MODEL_NAME
 
 
@@ -157,6 +198,7 @@ def _version(article: Article, actor: User | None, changed: list[str]) -> None:
         audience=article.audience,
         status=article.status,
         tags=article.tags,
+        asked_as=article.asked_as,
         services=sorted(article.services.values_list("code", flat=True)),
         review_by=article.review_by,
         changed=changed,
@@ -208,7 +250,7 @@ def update_article(
             return article
         article.version += 1
         article.updated_at = timezone.now()
-        if {"title", "summary", "tags", "body"} & set(changed) or not article.embedding:
+        if {"title", "summary", "tags", "body", "asked_as"} & set(changed) or not article.embedding:
             _embed(article, embed)
         article.save()
         if services is not None:
@@ -304,7 +346,9 @@ def embed_missing(batch: int = 64) -> int:
         rows = list(Article.objects.filter(embedding_model="").order_by("id")[:batch])
         if not rows:
             return done
-        vectors = semantic.encode_articles([(a.title, embedding_text(a)) for a in rows])
+        vectors = semantic.encode_articles(
+            [(a.title, embedding_text(a)) for a in rows], [a.asked_as_list for a in rows]
+        )
         for article, vector in zip(rows, vectors, strict=True):
             # No version or audit row: the article's content did not change.
             Article.objects.filter(pk=article.pk).update(

@@ -55,6 +55,19 @@ def test_an_agent_writes_an_article_and_it_is_audited(api_as: Any, hospital: Hos
         ({"title": "Huge", "body": "x" * 100_001}, 422, "body"),
         ({"title": "NUL\x00 title", "body": "x"}, 422, "title"),
         ({"title": "Tagged", "body": "x", "tags": ["ok", "b\x00d"]}, 422, "tags"),
+        ({"title": "Asked", "body": "x", "asked_as": ["b\x00d"]}, 422, "asked_as"),
+        ({"title": "Asked", "body": "x", "asked_as": ["word " * 41]}, 422, "asked_as"),
+        (
+            {"title": "Asked", "body": "x", "asked_as": [f"way {n}" for n in range(31)]},
+            422,
+            "asked_as",
+        ),
+        (
+            {"title": "Asked", "body": "x", "asked_as": ["; ".join(f"w{n}" for n in range(31))]},
+            422,
+            "asked_as",
+        ),
+        ({"title": "Asked", "body": "x", "asked_as": "not a list"}, 422, "asked_as"),
     ],
 )
 def test_bad_articles_are_refused_naming_the_field_and_nothing_is_stored(
@@ -94,6 +107,57 @@ def test_every_change_is_a_version_saying_who_changed_what(api_as: Any, hospital
     same = api_as(hospital.engineer).patch(f"/kb/articles/{article_id}", {"status": "published"})
     assert same.json()["version"] == 2
     assert AuditEvent.objects.filter(action="article.update").count() == 1
+
+
+def test_the_ways_staff_describe_a_problem_are_kept_with_their_history(
+    api_as: Any, hospital: Hospital
+) -> None:
+    created = api_as(hospital.agent).post(
+        "/kb/articles",
+        {
+            "title": "Computer on wheels battery runs flat",
+            "body": "Plug the cart in whenever it is parked.",
+            "status": "published",
+            "asked_as": [
+                "cart dies before the round ends",
+                "  cart   will not charge ",
+                "Cart dies before the round ends",
+                "trolley computer flat; cart shuts off",
+                "",
+            ],
+        },
+    )
+    assert created.status_code == 201, created.content
+    article_id = created.json()["id"]
+    asked = [
+        "cart dies before the round ends",
+        "cart will not charge",
+        "trolley computer flat",
+        "cart shuts off",
+    ]
+    assert created.json()["asked_as"] == asked
+    assert api_as(hospital.nurse).get(f"/kb/articles/{article_id}").json()["asked_as"] == asked
+    changed = api_as(hospital.engineer).patch(
+        f"/kb/articles/{article_id}", {"asked_as": ["battery gauge empty"]}
+    )
+    assert changed.status_code == 200, changed.content
+    assert changed.json()["asked_as"] == ["battery gauge empty"]
+    assert changed.json()["history"][0]["changed"] == ["asked_as"]
+    first, second = ArticleVersion.objects.filter(article_id=article_id).order_by("number")
+    assert first.asked_as.splitlines() == asked
+    assert second.asked_as == "battery gauge empty"
+    event = AuditEvent.objects.filter(action="article.update").get()
+    assert event.after["asked_as"] == "battery gauge empty"
+    # Emptied, the article has none; null is refused naming the field.
+    assert (
+        api_as(hospital.engineer)
+        .patch(f"/kb/articles/{article_id}", {"asked_as": []})
+        .json()["asked_as"]
+        == []
+    )
+    nulled = api_as(hospital.engineer).patch(f"/kb/articles/{article_id}", {"asked_as": None})
+    assert nulled.status_code == 422
+    assert "asked_as" in nulled.json()["detail"]
 
 
 def test_patch_refuses_nothing_and_nulls(api_as: Any, hospital: Hospital) -> None:

@@ -108,6 +108,50 @@ def test_export_then_import_round_trips(hospital: Hospital, tmp_path: Path) -> N
     assert (result.created, result.unchanged) == (0, 1)
 
 
+def test_the_ways_staff_describe_a_problem_round_trip(hospital: Hospital, tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.md").write_text(
+        GOOD.replace(
+            "review_by: 2027-06-30\n",
+            "review_by: 2027-06-30\nasked_as: printouts never appear;  nothing comes out, again ;\n",
+        )
+    )
+    (tmp_path / "in" / "b.md").write_text(GOOD.replace("Printer offline", "Printer jammed"))
+    files.import_dir(None, tmp_path / "in")
+    offline = Article.objects.get(title="Printer offline")
+    assert offline.asked_as_list == ["printouts never appear", "nothing comes out, again"]
+    assert ArticleVersion.objects.get(article=offline).asked_as == offline.asked_as
+    files.export_dir(tmp_path / "out")
+    exported = {f.read_text().split("\n")[1]: f.read_text() for f in (tmp_path / "out").iterdir()}
+    assert (
+        "asked_as: printouts never appear; nothing comes out, again\n"
+        in exported["title: Printer offline"]
+    )
+    # An article without phrases says nothing about them.
+    assert "asked_as" not in exported["title: Printer jammed"]
+    result = files.import_dir(None, tmp_path / "out")
+    assert (result.created, result.unchanged) == (0, 2)
+    # A file that no longer lists them removes them, in a new version.
+    (tmp_path / "in" / "a.md").write_text(GOOD)
+    assert files.import_dir(None, tmp_path / "in").updated == 1
+    offline.refresh_from_db()
+    assert (offline.asked_as, offline.version) == ("", 2)
+
+
+def test_bad_phrases_in_a_file_name_the_field(hospital: Hospital, tmp_path: Path) -> None:
+    (tmp_path / "a.md").write_text(GOOD.replace("tags:", "asked_as: fine; b\x00d\ntags:"))
+    (tmp_path / "b.md").write_text(
+        GOOD.replace("Printer offline", "Other").replace("tags:", f"asked_as: {'x' * 201}\ntags:")
+    )
+    with pytest.raises(files.ImportFailed) as failed:
+        files.import_dir(None, tmp_path)
+    assert failed.value.errors == [
+        "a.md: asked_as: must not contain NUL characters",
+        "b.md: asked_as: each phrase must be at most 200 characters (got 201)",
+    ]
+    assert not Article.objects.exists()
+
+
 def test_the_command_reports_each_bad_file(hospital: Hospital, tmp_path: Path) -> None:
     (tmp_path / "broken.md").write_text("---\ntitle: x\n")
     with pytest.raises(CommandError, match="nothing imported"):

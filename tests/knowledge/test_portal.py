@@ -104,12 +104,17 @@ def test_pages_for_readers_and_writers(hospital: Hospital, library: dict[str, Ar
             "status": "published",
             "audience": "everyone",
             "tags": "screen, monitor",
+            "asked_as": "screen gone dark\r\n\r\nmonitor says no signal\r\n",
             "services": ["PRINT"],
         },
     )
     assert saved.status_code == 302
     created = Article.objects.get(title="Monitor blank")
     assert created.tag_list == ["screen", "monitor"]
+    assert created.asked_as_list == ["screen gone dark", "monitor says no signal"]
+    form = agent.get(f"/kb/{created.pk}/edit/").content.decode()
+    assert "Also asked as" in form
+    assert "screen gone dark\nmonitor says no signal" in form
     edited = agent.post(
         f"/kb/{created.pk}/edit/",
         {"title": "", "body": "x", "status": "published", "audience": "everyone"},

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from django.test import Client
 
-from careline.knowledge import search, semantic
+from careline.knowledge import search, semantic, services
 from careline.knowledge.models import Article
 from tests.conftest import Hospital
 from tests.knowledge.conftest import write
@@ -41,3 +42,50 @@ def test_readiness_says_which_search_is_running(
     status = Client().get("/readyz").json()["knowledge_search"]
     assert status["mode"] == "lexical"
     assert "CARELINE_KB_SEMANTIC" in status["reason"]
+
+
+def test_the_ways_staff_describe_a_problem_lift_its_article(
+    semantic_on: None, hospital: Hospital
+) -> None:
+    badge = write(
+        hospital.agent,
+        "Hands-free communication badge will not connect",
+        "Check the battery; press the main button and say sign in, then your name. Not "
+        "connected means no Wi-Fi: walk back into the corridor.",
+    )
+    phone = write(
+        hospital.agent,
+        "Ward phone not ringing",
+        "Check the ward phone is switched on and charged, and that it is not set to silent. "
+        "Swap it for a spare from the charging rack.",
+    )
+    query = "the clip-on gadget I call people with is dead"
+    before = bytes(Article.objects.get(pk=badge.pk).embedding)
+    assert search.search(query, user=hospital.nurse, limit=2)[0].id == phone.pk
+    services.update_article(
+        hospital.agent,
+        badge.pk,
+        services.ArticleDraft(
+            asked_as=[
+                "the voice badge I wear cannot call anyone",
+                "clip-on badge will not put calls through",
+            ]
+        ),
+    )
+    # Changing the phrases alone embeds the article again.
+    assert bytes(Article.objects.get(pk=badge.pk).embedding) != before
+    assert [h.id for h in search.search(query, user=hospital.nurse, limit=2)] == [
+        badge.pk,
+        phone.pk,
+    ]
+
+
+def test_an_article_without_phrases_keeps_its_vector(semantic_on: None) -> None:
+    article = ("Label printer prints blank labels", "Turn the roll over and press Feed.")
+    [plain] = semantic.encode_articles([article])
+    assert semantic.encode_articles([article], [[]]) == [plain]
+    [with_phrases] = semantic.encode_articles([article], [["stickers come out empty"]])
+    assert with_phrases != plain
+    assert len(with_phrases) == semantic.DIMENSIONS * 4
+    with pytest.raises(ValueError, match="one list of phrases per article"):
+        semantic.encode_articles([article], [[], []])
