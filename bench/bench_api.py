@@ -1,4 +1,4 @@
-"""API throughput and latency against a real `careline serve` (gunicorn), at concurrency 8.
+"""API throughput and latency against a real `careline serve` (Granian), at concurrency 8.
 
 Reads: GET /api/v1/departments (token auth, count and page). Writes: POST /api/v1/services
 (validation, insert and its chained audit event in one transaction). On SQLite and, when

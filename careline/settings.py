@@ -34,11 +34,9 @@ DEBUG = envbool("CARELINE_DEBUG", False)
 HOST = envstr("CARELINE_HOST", "127.0.0.1")
 PORT = envint("CARELINE_PORT", 8000, minimum=1, maximum=65535)
 BASE_URL = envstr("CARELINE_BASE_URL", f"http://{HOST}:{PORT}").rstrip("/")
-# Requests are mostly CPU: two processes per core, two threads each (measured best on two
-# cores against 3x4, 2x4 and 4x1 for creating, listing and searching tickets).
-WEB_WORKERS = envint(
-    "CARELINE_WEB_WORKERS", min(16, 2 * (os.cpu_count() or 1)), minimum=1, maximum=64
-)
+# Requests are mostly CPU: one process per core (Granian's connection handling runs outside
+# Python), two threads each.
+WEB_WORKERS = envint("CARELINE_WEB_WORKERS", min(16, os.cpu_count() or 1), minimum=1, maximum=64)
 WEB_THREADS = envint("CARELINE_WEB_THREADS", 2, minimum=1, maximum=64)
 
 ALLOWED_HOSTS = envlist("CARELINE_ALLOWED_HOSTS", ["*"])
@@ -67,6 +65,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Heartbeat pings are answered first: they need none of what follows.
+    "careline.monitoring.pings.HeartbeatMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "careline.core.middleware.RequestIdMiddleware",

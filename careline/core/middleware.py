@@ -19,13 +19,13 @@ from careline.core.signin import LAST_ACTIVITY_KEY
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 # Paths that answer for themselves: the API returns 401 rather than a login redirect,
-# probes and heartbeat pings must work without a session.
+# probes must work without a session. (Heartbeat pings never get here: the first
+# middleware answers them.)
 PUBLIC_PREFIXES = (
     "/api/",
     "/healthz",
     "/readyz",
     "/metrics",
-    "/hb/",
     "/static/",
     # A signed acknowledgement link and a calendar feed carry their own credential.
     "/oncall/ack/",

@@ -1,13 +1,10 @@
 from django.urls import path
 
-from careline.monitoring import pings, views
+from careline.monitoring import views
 
 app_name = "monitoring"
 
 urlpatterns = [
-    path("hb/<uuid:token>", pings.ping, name="ping"),
-    path("hb/<uuid:token>/start", pings.start, name="ping-start"),
-    path("hb/<uuid:token>/fail", pings.fail, name="ping-fail"),
     path("monitoring/", views.monitor_list, name="list"),
     path("monitoring/board/", views.board, name="board"),
     path("monitoring/new/", views.monitor_new, name="new"),

@@ -134,7 +134,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=STOP_GRACE_S)
     except subprocess.TimeoutExpired:
         # The server runs in its own session, so its group id is its pid: this reaches the
-        # gunicorn workers it forked as well, and nothing else.
+        # web workers it started as well, and nothing else.
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
 

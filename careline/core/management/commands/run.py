@@ -33,7 +33,8 @@ class Command(CareLineCommand):
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
-        # Two processes, not threads: gunicorn forks its workers, the engine owns its event loop.
+        # Two processes, not threads: the web server starts its workers, the engine owns its
+        # event loop.
         base = [sys.executable, "-m", "careline.cli"]
         children = {
             name: subprocess.Popen([*base, name, "--no-migrate"])  # noqa: S603  (our own interpreter)

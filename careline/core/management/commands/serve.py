@@ -4,28 +4,22 @@ from argparse import ArgumentParser
 from typing import Any
 
 from django.conf import settings
-from gunicorn.app.base import BaseApplication
+from granian import Granian
+from granian.constants import HTTPModes, Interfaces
+from granian.log import LogLevels
 
 from careline.core import startup
 from careline.core.management.base import CareLineCommand
-from careline.wsgi import application
 
-
-class _Gunicorn(BaseApplication):  # type: ignore[misc]
-    def __init__(self, options: dict[str, Any]) -> None:
-        self.options = options
-        super().__init__()
-
-    def load_config(self) -> None:
-        for key, value in self.options.items():
-            self.cfg.set(key, value)
-
-    def load(self) -> Any:
-        return application
+# What the access log says of each request: client, request line, status, bytes, duration.
+ACCESS_FORMAT = '[%(time)s] %(addr)s "%(method)s %(path)s %(protocol)s" %(status)d %(dt_ms).1fms'
 
 
 class Command(CareLineCommand):
-    help = "Serve the CareLine web application and API (gunicorn, threaded workers)."
+    help = (
+        "Serve the CareLine web application and API (Granian: worker processes whose "
+        "connections are handled in Rust, requests run on a few Python threads each)."
+    )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--host", default=settings.HOST)
@@ -37,16 +31,23 @@ class Command(CareLineCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if not options["no_migrate"]:
             startup.migrate()
-        _Gunicorn(
-            {
-                "bind": f"{options['host']}:{options['port']}",
-                "workers": options["workers"],
-                "threads": options["threads"],
-                "worker_class": "gthread",
-                "graceful_timeout": 10,
-                "timeout": 60,
-                "accesslog": "-",
-                "access_log_format": '%(h)s "%(r)s" %(s)s %(b)s %(M)sms',
-                "proc_name": "careline-web",
-            }
-        ).run()
+        try:
+            level = LogLevels(str(settings.LOGGING["root"]["level"]).lower())
+        except ValueError:
+            level = LogLevels.info
+        Granian(
+            "careline.wsgi:application",
+            address=options["host"],
+            port=options["port"],
+            interface=Interfaces.WSGI,
+            http=HTTPModes.http1,
+            websockets=False,
+            workers=options["workers"],
+            blocking_threads=options["threads"],
+            # A worker that dies is started again; the server as a whole never stops for it.
+            respawn_failed_workers=True,
+            workers_kill_timeout=10,
+            log_level=level,
+            log_access=True,
+            log_access_format=ACCESS_FORMAT,
+        ).serve()
