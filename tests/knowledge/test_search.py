@@ -206,3 +206,35 @@ def test_a_word_in_most_articles_of_a_large_base_is_not_searched_for(
     assert "printer" not in queried[-1]
     assert search.search("printer", user=None, limit=3)
     assert queried[-1] == ["printer"]
+
+
+def test_a_large_base_ranks_the_rarest_words_of_a_broad_query(
+    library: dict[str, Article], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The full-text index ranks every article a word matches; in a large base the query's
+    rarest words are searched for, and the more common ones dropped once the articles they
+    could match pass MATCHES_RANKED (lowered here: five articles make a "large" base and
+    two matches the budget). Word counts are by stem, as the index files them."""
+    monkeypatch.setattr(search, "COMMON_FROM_ARTICLES", 3)
+    monkeypatch.setattr(search, "COMMON_SHARE", 0.9)
+    monkeypatch.setattr(search, "MATCHES_RANKED", 2)
+    corpus = search._load_corpus()
+    # "battery" is in one published article, "scanner" in one, "printer" in two.
+    assert corpus.frequency[search.index_stem("batteries")] == 1
+    assert corpus.frequency[search.index_stem("printer")] == 2
+    assert search._telling(["printer", "scanners", "battery"], corpus) == ["scanners", "battery"]
+    # One word alone is searched for however common it is.
+    assert search._telling(["printer"], corpus) == ["printer"]
+    queried: list[list[str]] = []
+    real = search._lexical
+    monkeypatch.setattr(
+        search, "_lexical", lambda terms, aud: queried.append(terms) or real(terms, aud)
+    )
+    found = [h.id for h in search.search("printer battery", user=None, limit=3)]
+    assert queried[-1] == ["battery"]
+    assert found[0] == library["cow"].pk
+
+
+def test_index_stem_files_words_as_the_index_does() -> None:
+    assert search.index_stem("scanners") == search.index_stem("scanner") == "scanner"
+    assert search.index_stem("printing") == "print"
