@@ -136,6 +136,8 @@ class _Corpus:
     common: frozenset[str] = frozenset()  # words too common to search for (COMMON_SHARE)
     # In how many published articles each word stem appears; filled in a large base only.
     frequency: dict[str, int] = field(default_factory=dict)
+    # The published articles linked to each clinical service (by code), for the boost.
+    by_service: dict[str, frozenset[int]] = field(default_factory=dict)
 
 
 _corpus: _Corpus | None = None
@@ -190,6 +192,11 @@ def _load_corpus() -> _Corpus:
                 ids.append(pk)
                 audiences.append(audience)
                 blobs.append(bytes(blob))
+        linked: dict[str, set[int]] = {}
+        for pk, code in Article.services.through.objects.filter(
+            article__status=ArticleStatus.PUBLISHED
+        ).values_list("article_id", "clinicalservice__code"):
+            linked.setdefault(code, set()).add(pk)
         by_length: dict[int, list[str]] = {}
         for word in sorted(vocabulary):
             by_length.setdefault(len(word), []).append(word)
@@ -204,6 +211,7 @@ def _load_corpus() -> _Corpus:
             if count >= COMMON_FROM_ARTICLES
             else frozenset(),
             frequency=dict(stems_in_articles) if count >= COMMON_FROM_ARTICLES else {},
+            by_service={code: frozenset(ids) for code, ids in linked.items()},
         )
         _corpus = built
         _correct.cache_clear()
@@ -386,12 +394,7 @@ def ranked(
     else:
         scores = _fuse(lexical, similar, options)
     if service:
-        linked = set(
-            Article.services.through.objects.filter(
-                article_id__in=list(scores), clinicalservice__code=service
-            ).values_list("article_id", flat=True)
-        )
-        for pk in linked:
+        for pk in corpus.by_service.get(service, frozenset()) & scores.keys():
             scores[pk] *= SERVICE_BOOST
     return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
 
