@@ -343,6 +343,9 @@ GATEWAY_VOICE_TEMPLATE = channel_config.json_template(
 # Monitoring: how many checks run at once per engine, where incidents are logged and
 # announced, and how long check history is kept (raw, then per-minute, then per-hour).
 MONITOR_CONCURRENCY = envint("CARELINE_MONITOR_CONCURRENCY", 500, minimum=1, maximum=20_000)
+# Processes an engine runs checks in (itself and helpers it starts): one runs about 500
+# checks a second, enough for 10,000 monitors every 30 s; add one per 500 checks a second.
+MONITOR_PROCESSES = envint("CARELINE_MONITOR_PROCESSES", 1, minimum=1, maximum=64)
 # The hospital's own CA (PEM), trusted by checks besides the system's store.
 MONITOR_CA_FILE = envfile("CARELINE_MONITOR_CA_FILE")
 MONITOR_DEPARTMENT = envstr("CARELINE_MONITOR_DEPARTMENT", "")

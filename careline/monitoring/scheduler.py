@@ -18,7 +18,9 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import os
 import random
+import sys
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -47,6 +49,7 @@ FLUSH_EVERY_S = 0.5
 IDLE_SLEEP_S = 0.25
 LEASE_MARGIN_S = 30.0
 MAX_PARENT_RECHECKS = 20
+HELPER_STOP_S = 15.0
 
 CLAIM_FIELDS = (
     "id",
@@ -378,13 +381,65 @@ def _ancestor_rows(monitor_id: int) -> list[Claimed]:
     ]
 
 
+async def start_helpers(count: int) -> list[asyncio.subprocess.Process]:
+    """Start `count` helper processes (`careline monitor_checks`) that claim and run checks
+    beside this one: one process's share of the CPU runs about 500 checks a second."""
+    return [
+        await asyncio.create_subprocess_exec(
+            *[sys.executable, "-m", "careline.cli", "monitor_checks"],
+            *["--engine-pid", str(os.getpid())],
+            stdin=asyncio.subprocess.DEVNULL,
+        )
+        for _ in range(count)
+    ]
+
+
+async def stop_helpers(helpers: list[asyncio.subprocess.Process]) -> None:
+    """Ask the helpers to stop (each records what it checked and gives back the rest)."""
+    for helper in helpers:
+        if helper.returncode is None:
+            helper.terminate()
+    for helper in helpers:
+        try:
+            await asyncio.wait_for(helper.wait(), HELPER_STOP_S)
+        except TimeoutError:
+            helper.kill()
+            await helper.wait()
+
+
+async def run_helper(stop: asyncio.Event, parent: int) -> None:
+    """A helper's life: run checks until told to stop, or until the engine that started it
+    (pid `parent`) is gone: a helper never outlives its engine, which may have lost its
+    leadership. One whose engine died while it was starting does not begin at all."""
+    if os.getppid() != parent:
+        log.warning("monitor helper: its engine (pid %s) is gone; not starting", parent)
+        return
+
+    async def watch_parent() -> None:
+        while os.getppid() == parent:
+            await asyncio.sleep(1.0)
+        log.warning("monitor helper: its engine (pid %s) is gone; stopping", parent)
+        stop.set()
+
+    watcher = asyncio.create_task(watch_parent())
+    try:
+        await Scheduler(owner=uuid.uuid4().hex[:16]).run(stop)
+    finally:
+        watcher.cancel()
+        await checks.close()
+
+
 async def _tick() -> None:
     # The tick runs until the engine cancels it (leadership lost, shutdown); a crash inside
     # returns here and the runner starts it again after its interval. Monitors it held stay
-    # leased until their lease lapses, then any engine takes them.
+    # leased until their lease lapses, then any engine takes them. Claims are exclusive
+    # (a transaction on SQLite, SKIP LOCKED on PostgreSQL), so helper processes share the
+    # due monitors with this one without running any twice.
+    helpers = await start_helpers(settings.MONITOR_PROCESSES - 1)
     try:
         await Scheduler(owner=uuid.uuid4().hex[:16]).run()
     finally:
+        await stop_helpers(helpers)
         await checks.close()
 
 
