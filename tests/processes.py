@@ -114,16 +114,7 @@ def database_copy(template: str, data_dir: Path, label: str) -> Iterator[dict[st
         shutil.copy(template, data_dir / "careline.sqlite3")
         yield env
         return
-    name = f"careline_{label}_{os.getpid()}".lower().replace("-", "_")[:63]
-    with psycopg.connect(**admin_dsn()) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    env["DATABASE_URL"] = _postgres_url(name)
-    try:
-        yield env
-    finally:
-        with psycopg.connect(**admin_dsn()) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    yield from _postgres_scratch(env, label, f' TEMPLATE "{template}"')
 
 
 @contextlib.contextmanager
@@ -136,10 +127,16 @@ def scratch_database(data_dir: Path, label: str) -> Iterator[dict[str, str]]:
     if connection.vendor != "postgresql":
         yield env
         return
+    yield from _postgres_scratch(env, label, "")
+
+
+def _postgres_scratch(env: dict[str, str], label: str, create_as: str) -> Iterator[dict[str, str]]:
+    """`env` pointed at a PostgreSQL database made for this test (`CREATE DATABASE ...` plus
+    `create_as`), dropped afterwards."""
     name = f"careline_{label}_{os.getpid()}".lower().replace("-", "_")[:63]
     with psycopg.connect(**admin_dsn()) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{name}"')
+        admin.execute(f'CREATE DATABASE "{name}"{create_as}')
     env["DATABASE_URL"] = _postgres_url(name)
     try:
         yield env

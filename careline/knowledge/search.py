@@ -171,6 +171,8 @@ def _load_corpus() -> _Corpus:
         current = _corpus
         if current is not None and current.key == key:
             return current
+        # Only a large base limits its searches by word counts (_telling).
+        large = key[1] >= COMMON_FROM_ARTICLES
         vocabulary: set[str] = set()
         in_articles: Counter[str] = Counter()
         stems_in_articles: Counter[str] = Counter()
@@ -186,7 +188,8 @@ def _load_corpus() -> _Corpus:
             found = set(words(f"{title} {summary} {tags} {body}"))
             vocabulary.update(w for w in found if len(w) > 3)
             in_articles.update(found)
-            stems_in_articles.update({index_stem(w) for w in found})
+            if large:
+                stems_in_articles.update({index_stem(w) for w in found})
             count += 1
             if with_vectors and blob and len(blob) == semantic.DIMENSIONS * 4:
                 ids.append(pk)
@@ -210,7 +213,7 @@ def _load_corpus() -> _Corpus:
             common=frozenset(w for w, n in in_articles.items() if n > COMMON_SHARE * count)
             if count >= COMMON_FROM_ARTICLES
             else frozenset(),
-            frequency=dict(stems_in_articles) if count >= COMMON_FROM_ARTICLES else {},
+            frequency=dict(stems_in_articles),
             by_service={code: frozenset(ids) for code, ids in linked.items()},
         )
         _corpus = built
@@ -298,10 +301,11 @@ def _telling(terms: list[str], corpus: _Corpus) -> list[str]:
     kept = [t for t in terms if t not in corpus.common] or terms
     if not corpus.frequency:
         return kept
+    matching = {t: corpus.frequency.get(index_stem(t), 0) for t in kept}
     chosen: set[str] = set()
     reach = 0
-    for term in sorted(kept, key=lambda t: corpus.frequency.get(index_stem(t), 0)):
-        matches = corpus.frequency.get(index_stem(term), 0)
+    for term in sorted(kept, key=matching.__getitem__):
+        matches = matching[term]
         if chosen and reach + matches > MATCHES_RANKED:
             break
         chosen.add(term)

@@ -1,9 +1,9 @@
 """Heartbeats: jobs push pings; the watcher turns a late or failed job into an incident.
 
 The ping path needs no session: an UPDATE of the monitor that matches the ping's id (none
-matched: 404, nothing written) and an INSERT of the ping, one statement on PostgreSQL. Judging the ping
-(late? failed? recovered?) is the watcher's work, in the engine, so a burst of pings costs
-the web workers nothing more.
+matched: 404, nothing written) and an INSERT of the ping, one statement on PostgreSQL.
+Judging the ping (late? failed? recovered?) is the watcher's work, in the engine, so a
+burst of pings costs the web workers nothing more.
 """
 
 from __future__ import annotations
