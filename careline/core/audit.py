@@ -8,6 +8,8 @@ write lock that BEGIN IMMEDIATE already holds.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import hashlib
 import json
 from collections.abc import Iterator
@@ -22,8 +24,10 @@ from careline.core import inserts, requestctx
 from careline.core.models import AuditEvent, User
 
 GENESIS = "0" * 64
-# Arbitrary constant naming CareLine's audit-chain lock among PostgreSQL advisory locks.
-_PG_LOCK_KEY = 0x43_41_52_45_41_55_44  # "CAREAUD"
+# The events of the innermost open `batch()`, waiting to be appended at its end.
+_batch: contextvars.ContextVar[list[AuditEvent] | None] = contextvars.ContextVar(
+    "audit_batch", default=None
+)
 
 
 def _jsonable(value: Any) -> Any:
@@ -72,35 +76,65 @@ def record(
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(obj.pk)
     ctx = requestctx.current()
-    # No savepoint: if the event cannot be written, the change it records must not stand either.
-    with transaction.atomic(savepoint=False):
+    event = AuditEvent(
+        # Truncated to whole microseconds as both databases store them.
+        at=timezone.now(),
+        actor=actor,
+        actor_name=(actor.username if actor is not None else actor_name or ctx.origin)[:150],
+        action=action,
+        object_type=object_type,
+        object_id=object_id[:64],
+        summary=summary[:300],
+        before=_jsonable(before),
+        after=_jsonable(after),
+        request_id=ctx.request_id,
+        ip=ctx.ip,
+    )
+    pending = _batch.get()
+    if pending is not None:
+        pending.append(event)
+    else:
+        _append([event])
+    return event
+
+
+@contextlib.contextmanager
+def batch() -> Iterator[None]:
+    """Append the events recorded inside the block when it ends (none if it raises), taking
+    the chain's lock once. On PostgreSQL that lock is held until the transaction commits and
+    every other writer of events waits for it, so a busy change (a new ticket that also joins
+    a page) writes its events last. Use inside the transaction of the change, where a failure
+    in the block fails the transaction. A batch inside a batch joins it."""
+    if _batch.get() is not None:
+        yield
+        return
+    pending: list[AuditEvent] = []
+    token = _batch.set(pending)
+    try:
+        yield
+    finally:
+        _batch.reset(token)
+    _append(pending)
+
+
+def _append(events: list[AuditEvent]) -> None:
+    if not events:
+        return
+    # No savepoint: if the events cannot be written, the change they record must not stand.
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_PG_LOCK_KEY])
-        with connection.cursor() as cursor:
+            # The chain's advisory lock, then its last hash: one round trip (migration 0003).
+            cursor.execute("SELECT careline_audit_tail()")
+        else:
             cursor.execute(
                 f"SELECT hash FROM {AuditEvent._meta.db_table} ORDER BY id DESC LIMIT 1"  # noqa: S608
             )
-            row = cursor.fetchone()
-        last = row[0] if row else None
-        event = AuditEvent(
-            # Truncated to whole microseconds as both databases store them.
-            at=timezone.now(),
-            actor=actor,
-            actor_name=(actor.username if actor is not None else actor_name or ctx.origin)[:150],
-            action=action,
-            object_type=object_type,
-            object_id=object_id[:64],
-            summary=summary[:300],
-            before=_jsonable(before),
-            after=_jsonable(after),
-            request_id=ctx.request_id,
-            ip=ctx.ip,
-            prev_hash=last or GENESIS,
-        )
-        event.hash = compute_hash(event)
-        inserts.insert_one(event)
-    return event
+        row = cursor.fetchone()
+        last = row[0] if row and row[0] else GENESIS
+        for event in events:
+            event.prev_hash = last
+            event.hash = last = compute_hash(event)
+            inserts.insert_one(event)
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,9 @@ def _insert_fields(model: type[Model], obj: Model) -> list[Field[Any, Any]]:
     return fields
 
 
-def _run(model: type[Model], objs: Sequence[Model], on_conflict: OnConflict | None) -> Any:
+def _run(
+    model: type[Model], objs: Sequence[Model], on_conflict: OnConflict | None
+) -> tuple[Any, int]:
     alias = router.db_for_write(model)
     connection = connections[alias]
     fields = _insert_fields(model, objs[0])
@@ -61,21 +63,24 @@ def _run(model: type[Model], objs: Sequence[Model], on_conflict: OnConflict | No
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone() if returning else None
+        written = cursor.rowcount
     for obj in objs:
         obj._state.adding = False
         obj._state.db = alias
-    return row[0] if row else None
+    return (row[0] if row else None), written
 
 
 def insert_one(obj: Model) -> None:
     """INSERT the new object and set its primary key, as `obj.save(force_insert=True)`."""
-    pk = _run(type(obj), [obj], None)
+    pk, _ = _run(type(obj), [obj], None)
     if pk is not None and obj.pk is None:
         obj.pk = pk
 
 
-def insert_ignoring_conflicts(objs: Sequence[Model]) -> None:
+def insert_ignoring_conflicts(objs: Sequence[Model]) -> int:
     """One INSERT of all the objects (of one model) that skips rows a unique constraint
-    already holds, as `bulk_create(objs, ignore_conflicts=True)`; primary keys are not set."""
-    if objs:
-        _run(type(objs[0]), objs, OnConflict.IGNORE)
+    already holds, as `bulk_create(objs, ignore_conflicts=True)`; primary keys are not set.
+    Returns how many rows it wrote."""
+    if not objs:
+        return 0
+    return int(_run(type(objs[0]), objs, OnConflict.IGNORE)[1])

@@ -5,11 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.core.management import call_command
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, connection, connections, transaction
 from django.test import Client
 
 from careline.core import audit
@@ -142,6 +144,82 @@ def test_concurrent_style_appends_keep_one_line(hospital: Hospital) -> None:
         )
     assert _verify()[0] == 0
     assert AuditEvent.objects.filter(prev_hash=audit.GENESIS).count() == 1
+
+
+def test_a_batch_appends_its_events_at_its_end_in_order(hospital: Hospital) -> None:
+    before = AuditEvent.objects.count()
+    with transaction.atomic():
+        with audit.batch():
+            audit.record("test.first", summary="one")
+            with audit.batch():  # an inner batch joins the outer one
+                audit.record("test.second", summary="two")
+            assert AuditEvent.objects.count() == before  # nothing written yet
+            audit.record("test.third", summary="three", after={"n": 3})
+        events = list(AuditEvent.objects.order_by("-id")[:3])[::-1]
+    assert [e.action for e in events] == ["test.first", "test.second", "test.third"]
+    assert events[1].prev_hash == events[0].hash
+    assert events[2].prev_hash == events[1].hash
+    assert _verify()[0] == 0
+
+
+def test_a_batch_that_fails_writes_nothing(hospital: Hospital) -> None:
+    before = AuditEvent.objects.count()
+
+    def failing_change() -> None:
+        with transaction.atomic(), audit.batch():
+            audit.record("test.lost", summary="never happened")
+            raise ValueError("the change fails")
+
+    with pytest.raises(ValueError, match="the change fails"):
+        failing_change()
+    assert AuditEvent.objects.count() == before
+    audit.record("test.after", summary="the chain goes on")
+    assert _verify()[0] == 0
+
+
+@pytest.fixture
+def _truncate_refused_again(django_db_blocker: Any) -> Iterator[None]:
+    # Set up before the committing fixture, so torn down after the flush that empties the
+    # tables: the test database refuses TRUNCATE of the trail again for the tests after.
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite's writers are one at a time (its write lock); the race is PostgreSQL's")
+    yield
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE core_auditevent ENABLE TRIGGER core_auditevent_no_truncate")
+
+
+@pytest.fixture
+def committing(_truncate_refused_again: None, transactional_db: None) -> Iterator[None]:
+    """Real commits from several connections; the flush after the test may empty the trail."""
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE core_auditevent DISABLE TRIGGER core_auditevent_no_truncate")
+
+
+def test_writers_at_the_same_moment_keep_one_line(committing: None) -> None:
+    """Several connections appending at once (web workers, engines): each takes the chain's
+    lock and reads its end only once it has the lock, so no two events share a parent."""
+    start = threading.Barrier(4)
+
+    def writer(n: int) -> None:
+        try:
+            start.wait()
+            for i in range(25):
+                with transaction.atomic(), audit.batch():
+                    audit.record("test.racing", summary=f"writer {n} event {i}")
+                    audit.record("test.racing", summary=f"writer {n} event {i} again")
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert AuditEvent.objects.filter(action="test.racing").count() == 200
+    parents = list(AuditEvent.objects.values_list("prev_hash", flat=True))
+    assert len(parents) == len(set(parents))  # a fork would give two events one parent
+    assert audit.verify().intact
 
 
 def _signed_in(user: Any) -> Client:

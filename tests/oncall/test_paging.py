@@ -15,7 +15,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from careline.core.models import AuditEvent, ClinicalService
@@ -28,7 +30,7 @@ from careline.oncall.models import (
     Page,
     PageStatus,
 )
-from careline.oncall.services import answers
+from careline.oncall.services import answers, paging
 from careline.servicedesk.services import lifecycle, tickets
 from careline.servicedesk.services import oncall as desk_oncall
 from tests.conftest import Hospital
@@ -210,6 +212,58 @@ def test_an_alert_storm_on_one_service_pages_once_with_the_list(oncall: OnCall) 
     assert "(12 incidents)" in helen.subject
     listed = [line for line in helen.body.splitlines() if line.startswith("- INC-")]
     assert len(listed) == 12
+
+
+def test_joining_a_storm_is_a_few_statements_in_the_tickets_transaction(oncall: OnCall) -> None:
+    """In a storm every report passes here: the page it joins is found in one query, and the
+    new ticket's audit events (its own and the join) take the chain's lock once."""
+    hospital = oncall.hospital
+    ClinicalService.objects.create(code="PACS", name="Picture archive", tier=1)
+    with time_machine.travel(NIGHT, tick=False):
+        _p1(hospital, service="PACS", title="PACS viewer fails on workstation 1")
+        with CaptureQueriesContext(connection) as queries:
+            joined = _p1(hospital, service="PACS", title="PACS viewer fails on workstation 2")
+    paging = [q["sql"] for q in queries if "oncall_page" in q["sql"]]
+    assert len(paging) == 4, paging  # find the page, add the item, count it, its keys
+    # The chain's end is read once (PostgreSQL: with its lock, in careline_audit_tail()).
+    ends = [q for q in queries if "FROM core_auditevent" in q["sql"] or "audit_tail" in q["sql"]]
+    assert len(ends) == 1
+    page = Page.objects.get()
+    assert page.incident_count == 2
+    assert page.items.filter(ticket=joined).exists()
+    actions = AuditEvent.objects.order_by("-id").values_list("action", flat=True)[:2]
+    assert list(actions) == ["ticket.create", "oncall.page_joined"]
+
+
+def test_a_page_closed_between_finding_and_joining_it_is_not_joined(
+    oncall: OnCall, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The storm's page is found without a lock; if it is resolved before the join, the new
+    problem opens a page of its own instead of vanishing into a closed one."""
+    hospital = oncall.hospital
+    ClinicalService.objects.create(code="PACS", name="Picture archive", tier=1)
+    with time_machine.travel(NIGHT, tick=False):
+        _p1(hospital, service="PACS", title="PACS viewer fails on workstation 1")
+        first = Page.objects.get()
+        found_open = Page.objects.get(pk=first.pk)  # as the unlocked look saw it
+        real_target = paging._target
+        looks: list[bool] = []
+
+        def resolved_meanwhile(*args: Any) -> Any:
+            if not looks:
+                looks.append(True)
+                Page.objects.filter(pk=first.pk).update(status=PageStatus.RESOLVED)
+                return found_open, False
+            return real_target(*args)
+
+        monkeypatch.setattr(paging, "_target", resolved_meanwhile)
+        second = _p1(hospital, service="PACS", title="PACS viewer fails on workstation 2")
+    first.refresh_from_db()
+    assert first.incident_count == 1
+    assert not first.items.filter(ticket=second).exists()
+    opened = Page.objects.exclude(pk=first.pk).get()
+    assert opened.items.get().ticket == second
+    assert Notification.objects.filter(page=opened).exists()  # somebody is paged for it
 
 
 def test_an_incident_after_the_storm_window_pages_again(oncall: OnCall, settings: Any) -> None:

@@ -27,7 +27,7 @@ from django.db import connection, transaction
 from django.db.models import F, Model
 from django.utils import timezone
 
-from careline.core import audit
+from careline.core import audit, inserts
 from careline.core.errors import InvalidInput, NotFound
 from careline.core.links import absolute_url
 from careline.core.models import ClinicalService, User
@@ -120,16 +120,21 @@ def page(
         set(request.keys) | ({f"service:{request.service_code}"} if by_service else set())
     )
     with transaction.atomic():
-        _lock_keys(keys)
-        if request.ticket_id is not None and not request.escalation:
-            # A ticket already in an open page (re-triaged, reported twice) pages no more.
-            paged = _page_holding(request.ticket_id)
-            if paged is not None:
-                return Outcome(paged, joined=True)
-        storm = _open_storm(keys, now)
-        if storm is not None:
-            _join(storm, request, keys, urgency, policy, now)
-            return Outcome(storm, joined=True)
+        # Most problems in a storm join a page that is already open: found without a lock.
+        # Opening one takes the storm's keys' locks and looks again, so two problems of one
+        # storm arriving together never open two pages.
+        for locked in (False, True):
+            if locked:
+                _lock_keys(keys)
+            found = _target(request, keys, now)
+            if found is None:
+                continue
+            target, held = found
+            # A ticket already in an open page (re-triaged, reported twice, a flapping
+            # monitor) pages no more; any other problem joins the storm, unless its page
+            # closed a moment ago.
+            if held or _join(target, request, keys, urgency, policy, now):
+                return Outcome(target, joined=True)
         opened = _open(request, keys, urgency, policy, now)
     return Outcome(opened, joined=False)
 
@@ -187,25 +192,37 @@ def _lock_keys(keys: Sequence[str]) -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [digest])
 
 
-def _page_holding(ticket_id: int) -> Page | None:
-    item = (
-        PageItem.objects.filter(ticket_id=ticket_id, page__status__in=OPEN)
-        .select_related("page")
-        .first()
-    )
-    return item.page if item is not None else None
-
-
-def _open_storm(keys: Sequence[str], now: datetime) -> Page | None:
-    if not keys:
+def _target(request: PageRequest, keys: Sequence[str], now: datetime) -> tuple[Page, bool] | None:
+    """The open page this problem belongs to, and whether it already lists the ticket, in
+    one query: the page holding the ticket (except for an escalation, which groups by its own
+    keys only), else the oldest open page sharing a key within its storm window."""
+    ticket = request.ticket_id
+    by_ticket = ticket is not None and not request.escalation
+    if not keys and not by_ticket:
         return None
-    hit = (
-        PageKey.objects.filter(key__in=keys, storm_until__gte=now, page__status__in=OPEN)
-        .select_related("page")
-        .order_by("page__created_at")
-        .first()
+    page_table = Page._meta.db_table
+    item_table = PageItem._meta.db_table
+    params: list[object] = [ticket, *OPEN]
+    where = []
+    if keys:
+        where.append(
+            f"p.id IN (SELECT k.page_id FROM {PageKey._meta.db_table} k "  # noqa: S608 (table names)
+            f"WHERE k.key IN ({', '.join(['%s'] * len(keys))}) AND k.storm_until >= %s)"
+        )
+        params += [*keys, connection.ops.adapt_datetimefield_value(now)]
+    if by_ticket:
+        where.append(f"p.id IN (SELECT i.page_id FROM {item_table} i WHERE i.ticket_id = %s)")  # noqa: S608
+        params.append(ticket)
+    columns = ", ".join(f"p.{field.column}" for field in Page._meta.concrete_fields)
+    sql = (
+        f"SELECT {columns}, EXISTS (SELECT 1 FROM {item_table} i "  # noqa: S608 (names)
+        "WHERE i.page_id = p.id AND i.ticket_id = %s) AS held "
+        f"FROM {page_table} p WHERE p.status IN (%s, %s) AND ({' OR '.join(where)}) "
+        f"ORDER BY {'held DESC, ' if by_ticket else ''}p.created_at LIMIT 1"
     )
-    return hit.page if hit is not None else None
+    for found in Page.objects.raw(sql, params):
+        return found, bool(getattr(found, "held"))  # noqa: B009 (a column of this query)
+    return None
 
 
 def _open(
@@ -250,18 +267,28 @@ def _join(
     urgency: str,
     policy: EscalationPolicy,
     now: datetime,
-) -> None:
+) -> bool:
+    """The problem becomes an item of the storm's page; nobody is paged again unless it is
+    more urgent than the page was. False, with nothing written, when the page has closed
+    since it was found. In a storm every report (dozens a minute) passes here inside its own
+    ticket's transaction: a few plain statements, and the page's row is locked from the first
+    of them to the commit, so an acknowledgement or resolution waits for the join."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Page._meta.db_table} SET incident_count = incident_count + 1 "  # noqa: S608
+            "WHERE id = %s AND status IN (%s, %s) RETURNING incident_count",
+            [storm.pk, *OPEN],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return False
     if not _add_item(storm, request, now):
-        return  # the same ticket again (a flapping monitor): already in the page
-    Page.objects.filter(pk=storm.pk).update(incident_count=F("incident_count") + 1)
-    storm.incident_count += 1
-    known = set(storm.keys.values_list("key", flat=True))
-    PageKey.objects.bulk_create(
-        [
-            PageKey(page=storm, key=k[:200], storm_until=storm.storm_until)
-            for k in keys
-            if k not in known
-        ]
+        # The same ticket joined from another transaction a moment ago: count it once.
+        Page.objects.filter(pk=storm.pk).update(incident_count=F("incident_count") - 1)
+        return True
+    storm.incident_count = row[0]
+    inserts.insert_ignoring_conflicts(
+        [PageKey(page=storm, key=k[:200], storm_until=storm.storm_until) for k in keys]
     )
     audit.record(
         "oncall.page_joined",
@@ -272,6 +299,7 @@ def _join(
     )
     # A more urgent problem joining a quiet page makes the page urgent: start paging now.
     if _rank(request.priority) < _rank(storm.priority):
+        storm.refresh_from_db()  # locked now: what others changed since it was found
         storm.priority = request.priority
         if (
             storm.status == PageStatus.TRIGGERED
@@ -283,19 +311,19 @@ def _join(
             storm.level = storm.round = 0
             notify_level(storm, now)
         storm.save()
+    return True
 
 
 def _add_item(target: Page, request: PageRequest, now: datetime) -> bool:
-    if request.ticket_id is not None and target.items.filter(ticket_id=request.ticket_id).exists():
-        return False
-    PageItem.objects.create(
+    """False when the page already lists the ticket."""
+    item = PageItem(
         page=target,
         ticket_id=request.ticket_id,
         title=request.title[:300] if not request.sensitive else _reference(request),
         url=request.url[:500],
         created_at=now,
     )
-    return True
+    return inserts.insert_ignoring_conflicts([item]) == 1
 
 
 def _rank(priority: str) -> int:
