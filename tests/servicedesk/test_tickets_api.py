@@ -163,8 +163,22 @@ def test_list_filters_and_queue_order(api_as: Any, desk: Hospital) -> None:
         p4["number"],
     ]
     assert agent.get("/tickets", priority=["P1", "P4"]).json()["count"] == 2
+
+    def numbers(**filters: Any) -> list[str]:
+        return [t["number"] for t in agent.get("/tickets", **filters).json()["items"]]
+
+    # Consecutive priorities are read as a range, in the queue's order.
+    assert numbers(priority=["P2", "P1"], open="true", site="NORTH") == [p1["number"], p2["number"]]
+    assert numbers(priority=["P2", "P3", "P4"]) == [p2["number"], p4["number"]]
+    assert numbers(priority=["P1", "P2", "P3", "P4"]) == [p1["number"], p2["number"], p4["number"]]
+    assert numbers(priority=["P3"]) == []
     assert agent.get("/tickets", department="NG-IT").json()["items"][0]["id"] == p4["id"]
     assert agent.get("/tickets", site="RIVER").json()["count"] == 0
+    # An unknown place matches nothing (it is not an error to look for it).
+    for place in ("site", "department", "queue", "service"):
+        assert agent.get("/tickets", **{place: "NOWHERE"}).json()["count"] == 0, place
+    queue = agent.get(f"/tickets/{p1['id']}").json()["queue"]
+    assert p1["number"] in numbers(queue=queue)
     assert agent.get("/tickets", status="resolved").json()["count"] == 0
 
 
