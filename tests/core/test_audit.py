@@ -5,13 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-import threading
-from collections.abc import Iterator
+import subprocess
+import sys
 from typing import Any
 
 import pytest
 from django.core.management import call_command
-from django.db import DatabaseError, connection, connections, transaction
+from django.db import DatabaseError, connection, transaction
 from django.test import Client
 
 from careline.core import audit
@@ -177,49 +177,50 @@ def test_a_batch_that_fails_writes_nothing(hospital: Hospital) -> None:
     assert _verify()[0] == 0
 
 
-@pytest.fixture
-def _truncate_refused_again(django_db_blocker: Any) -> Iterator[None]:
-    # Set up before the committing fixture, so torn down after the flush that empties the
-    # tables: the test database refuses TRUNCATE of the trail again for the tests after.
-    if connection.vendor != "postgresql":
-        pytest.skip("SQLite's writers are one at a time (its write lock); the race is PostgreSQL's")
-    yield
-    with django_db_blocker.unblock(), connection.cursor() as cursor:
-        cursor.execute("ALTER TABLE core_auditevent ENABLE TRIGGER core_auditevent_no_truncate")
+# Four writers in threads, each with its own connection, appending at the same moment.
+RACING_WRITERS = """
+import threading
+from django.db import connections, transaction
+from careline.core import audit
+from careline.core.models import AuditEvent
+
+start = threading.Barrier(4)
+
+def writer(n):
+    try:
+        start.wait()
+        for i in range(25):
+            with transaction.atomic(), audit.batch():
+                audit.record("test.racing", summary=f"writer {n} event {i}")
+                audit.record("test.racing", summary=f"writer {n} event {i} again")
+    finally:
+        connections.close_all()
+
+threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+parents = list(AuditEvent.objects.values_list("prev_hash", flat=True))
+racing = AuditEvent.objects.filter(action="test.racing").count()
+print(f"racing={racing} forks={len(parents) - len(set(parents))} intact={audit.verify().intact}")
+"""
 
 
-@pytest.fixture
-def committing(_truncate_refused_again: None, transactional_db: None) -> Iterator[None]:
-    """Real commits from several connections; the flush after the test may empty the trail."""
-    yield
-    with connection.cursor() as cursor:
-        cursor.execute("ALTER TABLE core_auditevent DISABLE TRIGGER core_auditevent_no_truncate")
-
-
-def test_writers_at_the_same_moment_keep_one_line(committing: None) -> None:
-    """Several connections appending at once (web workers, engines): each takes the chain's
-    lock and reads its end only once it has the lock, so no two events share a parent."""
-    start = threading.Barrier(4)
-
-    def writer(n: int) -> None:
-        try:
-            start.wait()
-            for i in range(25):
-                with transaction.atomic(), audit.batch():
-                    audit.record("test.racing", summary=f"writer {n} event {i}")
-                    audit.record("test.racing", summary=f"writer {n} event {i} again")
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert AuditEvent.objects.filter(action="test.racing").count() == 200
-    parents = list(AuditEvent.objects.values_list("prev_hash", flat=True))
-    assert len(parents) == len(set(parents))  # a fork would give two events one parent
-    assert audit.verify().intact
+def test_writers_at_the_same_moment_keep_one_line(db: None, scratch_db_env: dict[str, str]) -> None:
+    """Several connections appending at once (web workers, engines), committing for real:
+    each takes the chain's lock and reads its end only once it holds the lock, so no two
+    events share a parent. (`db` first: the migrated template is copied from this run's test
+    database, which must be open when the first test to need it runs.)"""
+    done = subprocess.run(
+        [sys.executable, "-m", "careline.cli", "shell", "-c", RACING_WRITERS],
+        env=scratch_db_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert "racing=200 forks=0 intact=True" in done.stdout, done.stdout + done.stderr
 
 
 def _signed_in(user: Any) -> Client:
