@@ -14,6 +14,7 @@ from careline.core.models import ClinicalService
 from careline.core.permissions import Perm, require
 from careline.core.schemas import InSchema
 from careline.oncall.models import Notification, Page, PageStatus
+from careline.oncall.models.pages import with_counts
 from careline.oncall.services import answers, paging
 
 router = Router(tags=["on-call"])
@@ -133,7 +134,9 @@ def list_pages(request: HttpRequest, filters: Query[PageFilter]) -> dict[str, An
         rows = rows.filter(status__in=paging.OPEN)
     elif filters.status is not None:
         rows = rows.filter(status=filters.status)
-    chosen = rows.order_by("-created_at", "-id")[filters.offset : filters.offset + filters.limit]
+    chosen = with_counts(rows.order_by("-created_at", "-id"))[
+        filters.offset : filters.offset + filters.limit
+    ]
     return {"items": [page_out(p) for p in chosen], "count": rows.count()}
 
 

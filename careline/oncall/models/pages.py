@@ -58,7 +58,6 @@ class Page(models.Model):
     claimed_until = models.DateTimeField(null=True, blank=True)
     # Incidents sharing a key with this page until then join it instead of paging again.
     storm_until = models.DateTimeField()
-    incident_count = models.PositiveIntegerField(default=1)
     phi_flagged = models.BooleanField(default=False)
     created_at = models.DateTimeField()
     acknowledged_at = models.DateTimeField(null=True, blank=True)
@@ -84,6 +83,19 @@ class Page(models.Model):
 
     def __str__(self) -> str:
         return f"page {self.pk} {self.priority} {self.title}"
+
+    @property
+    def incident_count(self) -> int:
+        """How many incidents the page holds: its items, counted when asked (a list of pages
+        counts them all in its query, `with_counts`). Not a stored counter: every report of a
+        storm would then update, and lock, the page's one row until its ticket commits."""
+        counted = self.__dict__.get("counted_incidents")
+        return int(counted) if counted is not None else self.items.count()
+
+
+def with_counts(pages: models.QuerySet[Page]) -> models.QuerySet[Page]:
+    """Pages with their incidents counted in the same query (for lists of pages)."""
+    return pages.annotate(counted_incidents=models.Count("items"))
 
 
 class PageItem(models.Model):

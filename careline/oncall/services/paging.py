@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Model
+from django.db.models import Model
 from django.utils import timezone
 
 from careline.core import audit, inserts
@@ -271,35 +271,38 @@ def _join(
     """The problem becomes an item of the storm's page; nobody is paged again unless it is
     more urgent than the page was. False, with nothing written, when the page has closed
     since it was found. In a storm every report (dozens a minute) passes here inside its own
-    ticket's transaction: a few plain statements, and the page's row is locked from the first
-    of them to the commit, so an acknowledgement or resolution waits for the join."""
+    ticket's transaction: a few plain statements. The page's row is share-locked to the
+    commit, so an acknowledgement or resolution waits for the join while other reports of the
+    storm join alongside."""
+    # A more urgent problem will change the page: it takes the row for update from the start
+    # (taking a share lock first and upgrading could deadlock with another such report).
+    upgrade = _rank(request.priority) < _rank(storm.priority)
+    share = ""
+    if connection.features.has_select_for_update:
+        share = " FOR UPDATE" if upgrade else " FOR SHARE"
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {Page._meta.db_table} SET incident_count = incident_count + 1 "  # noqa: S608
-            "WHERE id = %s AND status IN (%s, %s) RETURNING incident_count",
+            f"SELECT 1 FROM {Page._meta.db_table} WHERE id = %s AND status IN (%s, %s){share}",  # noqa: S608
             [storm.pk, *OPEN],
         )
-        row = cursor.fetchone()
-    if row is None:
-        return False
+        if cursor.fetchone() is None:
+            return False
     if not _add_item(storm, request, now):
-        # The same ticket joined from another transaction a moment ago: count it once.
-        Page.objects.filter(pk=storm.pk).update(incident_count=F("incident_count") - 1)
-        return True
-    storm.incident_count = row[0]
+        return True  # the same ticket joined from another transaction a moment ago
     inserts.insert_ignoring_conflicts(
         [PageKey(page=storm, key=k[:200], storm_until=storm.storm_until) for k in keys]
     )
     audit.record(
         "oncall.page_joined",
         obj=storm,
-        summary=f"{request.title[:120] if not request.sensitive else 'an incident'} joined page {storm.pk} "
-        f"({storm.incident_count} incidents); nobody paged again",
+        summary=f"{request.title[:120] if not request.sensitive else 'an incident'} joined page {storm.pk}; "
+        "nobody paged again",
         after={"ticket": request.ticket_id},
     )
     # A more urgent problem joining a quiet page makes the page urgent: start paging now.
-    if _rank(request.priority) < _rank(storm.priority):
-        storm.refresh_from_db()  # locked now: what others changed since it was found
+    if upgrade:
+        storm.refresh_from_db()  # locked: what others changed since it was found
+    if upgrade and _rank(request.priority) < _rank(storm.priority):
         storm.priority = request.priority
         if (
             storm.status == PageStatus.TRIGGERED
@@ -474,7 +477,7 @@ def _enqueue(
 def compose(target: Page, items: Sequence[PageItem], person: User, channel: str) -> tuple[str, str]:
     """The words of one message of a page, shaped for its channel."""
     service = f" {target.service.code}" if target.service_id and target.service else ""
-    total = max(target.incident_count, len(items))
+    total = max(target.incident_count, len(items)) if len(items) >= LISTED_ITEMS else len(items)
     count = f" ({total} incidents)" if total > 1 else ""
     subject = f"[{target.priority}]{service} {target.title}{count}"[:300]
     ack = acklinks.make_url(target.pk, person.pk, "acknowledge")

@@ -19,6 +19,7 @@ from careline.core.permissions import Perm, has_perm
 from careline.core.views import require_page
 from careline.oncall import acklinks
 from careline.oncall.models import Notification, Page, PageStatus
+from careline.oncall.models.pages import with_counts
 from careline.oncall.services import answers, paging
 
 log = logging.getLogger("careline.paging")
@@ -27,7 +28,9 @@ log = logging.getLogger("careline.paging")
 def page_list(request: HttpRequest) -> HttpResponse:
     if (denied := require_page(request, Perm.ONCALL_VIEW)) is not None:
         return denied
-    rows = Page.objects.select_related("service", "acknowledged_by").order_by("-created_at", "-id")
+    rows = with_counts(
+        Page.objects.select_related("service", "acknowledged_by").order_by("-created_at", "-id")
+    )
     context = {
         "open_pages": list(rows.filter(status__in=paging.OPEN)[:200]),
         "recent": list(rows.filter(status=PageStatus.RESOLVED)[:50]),
