@@ -394,6 +394,42 @@ def test_pages_api_lists_reads_acknowledges_and_resolves(oncall: OnCall, api_as:
     assert engineer.get("/oncall/pages/999999").status_code == 404
 
 
+# Incidents per storm page in the list test below.
+STORM_SIZES = {"EHR": 1, "PACS": 3, "LIS": 2}
+
+
+def test_page_lists_count_each_pages_incidents_in_their_own_query(
+    oncall: OnCall, api_as: Any
+) -> None:
+    hospital = oncall.hospital
+    with time_machine.travel(NIGHT, tick=False) as clock:
+        for service, size in STORM_SIZES.items():
+            ClinicalService.objects.get_or_create(
+                code=service, defaults={"name": service, "tier": 1}
+            )
+            for n in range(size):
+                _p1(hospital, service=service, title=f"{service} down on workstation {n}")
+                clock.shift(timedelta(seconds=5))
+    engineer = api_as(hospital.engineer)
+    with CaptureQueriesContext(connection) as queries:
+        listed = engineer.get("/oncall/pages", status="open").json()
+    assert {p["service"]: p["incident_count"] for p in listed["items"]} == STORM_SIZES
+    # Counted in the list's own query, not once per page.
+    assert not [
+        q
+        for q in queries
+        if q["sql"].startswith('SELECT COUNT(*) AS "__count" FROM "oncall_pageitem"')
+    ]
+    one = Page.objects.get(service__code="PACS")
+    assert engineer.get(f"/oncall/pages/{one.pk}").json()["incident_count"] == 3
+    client = Client()
+    client.force_login(hospital.engineer)
+    html = client.get("/oncall/pages/").content.decode()
+    for page in Page.objects.all():
+        row = html.split(f'<tr data-page="{page.pk}">', 1)[1].split("</tr>", 1)[0]
+        assert f"<td>{STORM_SIZES[page.service.code]}</td>" in row, row
+
+
 def test_paging_a_team_by_hand_and_its_bad_input(oncall: OnCall, api_as: Any) -> None:
     engineer = api_as(oncall.hospital.engineer)
     before = AuditEvent.objects.count()

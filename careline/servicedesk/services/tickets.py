@@ -210,7 +210,8 @@ def create_ticket(actor: User, draft: TicketDraft, *, requester: User | None = N
             if ticket.assignee is not None:
                 notify.assigned(ticket)
         if draft.page:
-            # Last but for the audit events: a storm's page is locked from here to the commit.
+            # Last but for the audit events: a storm's page is share-locked from here to the
+            # commit (an acknowledgement or resolution waits, other reports do not).
             oncall.page_for_ticket(ticket)
         audit.record(
             "ticket.create",
