@@ -8,8 +8,6 @@ write lock that BEGIN IMMEDIATE already holds.
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import hashlib
 import json
 from collections.abc import Iterator
@@ -21,13 +19,10 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from careline.core import inserts, requestctx
+from careline.core.gather import Gathered
 from careline.core.models import AuditEvent, User
 
 GENESIS = "0" * 64
-# The events of the innermost open `batch()`, waiting to be appended at its end.
-_batch: contextvars.ContextVar[list[AuditEvent] | None] = contextvars.ContextVar(
-    "audit_batch", default=None
-)
 
 
 def _jsonable(value: Any) -> Any:
@@ -90,36 +85,11 @@ def record(
         request_id=ctx.request_id,
         ip=ctx.ip,
     )
-    pending = _batch.get()
-    if pending is not None:
-        pending.append(event)
-    else:
-        _append([event])
+    _events.add(event)
     return event
 
 
-@contextlib.contextmanager
-def batch() -> Iterator[None]:
-    """Append the events recorded inside the block when it ends (none if it raises), taking
-    the chain's lock once. On PostgreSQL that lock is held until the transaction commits and
-    every other writer of events waits for it, so a busy change (a new ticket that also joins
-    a page) writes its events last. Use inside the transaction of the change, where a failure
-    in the block fails the transaction. A batch inside a batch joins it."""
-    if _batch.get() is not None:
-        yield
-        return
-    pending: list[AuditEvent] = []
-    token = _batch.set(pending)
-    try:
-        yield
-    finally:
-        _batch.reset(token)
-    _append(pending)
-
-
 def _append(events: list[AuditEvent]) -> None:
-    if not events:
-        return
     # No savepoint: if the events cannot be written, the change they record must not stand.
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
@@ -135,6 +105,15 @@ def _append(events: list[AuditEvent]) -> None:
             event.prev_hash = last
             event.hash = last = compute_hash(event)
             inserts.insert_one(event)
+
+
+# `with audit.batch():` appends the events recorded inside the block when it ends (none if it
+# raises), taking the chain's lock once. On PostgreSQL that lock is held until the transaction
+# commits and every other writer of events waits for it, so a busy change (a new ticket that
+# also joins a page) writes its events last. Use inside the transaction of the change, where a
+# failure in the block fails the transaction.
+_events: Gathered[AuditEvent] = Gathered("audit_batch", _append)
+batch = _events.batch
 
 
 @dataclass(frozen=True)

@@ -8,11 +8,8 @@ a time before which the message must not leave (a delayed step: "call after 2 mi
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import hashlib
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -21,6 +18,7 @@ from django.db import models
 from django.utils import timezone
 
 from careline.core import inserts
+from careline.core.gather import Gathered
 from careline.core.models import User
 from careline.oncall.models import (
     TARGET_CHANNELS,
@@ -61,28 +59,15 @@ class Email:
     extra_headers: dict[str, str] = field(default_factory=dict)
 
 
-_batch: contextvars.ContextVar[list[Notification] | None] = contextvars.ContextVar(
-    "outbox_batch", default=None
-)
-
-
-@contextlib.contextmanager
-def batch() -> Iterator[None]:
-    """Gather the messages enqueued inside the block into one INSERT at its end (none if it
-    raises). Use inside the transaction of the change that causes them."""
-    pending: list[Notification] = []
-    token = _batch.set(pending)
-    try:
-        yield
-    finally:
-        _batch.reset(token)
-    _insert(pending)
-
-
 def _insert(notifications: list[Notification]) -> None:
-    if notifications:
-        # INSERT ... ON CONFLICT DO NOTHING: one statement, no savepoint, safe against a racing twin.
-        inserts.insert_ignoring_conflicts(notifications)
+    # INSERT ... ON CONFLICT DO NOTHING: one statement, no savepoint, safe against a racing twin.
+    inserts.insert_ignoring_conflicts(notifications)
+
+
+# `with outbox.batch():` gathers the messages enqueued inside the block into one INSERT at its
+# end (none if it raises). Use inside the transaction of the change that causes them.
+_messages: Gathered[Notification] = Gathered("outbox_batch", _insert)
+batch = _messages.batch
 
 
 def enqueue_email(email: Email) -> None:
@@ -108,11 +93,7 @@ def enqueue_email(email: Email) -> None:
         object_type=email.about._meta.label_lower if email.about is not None else "",
         object_id=str(email.about.pk) if email.about is not None else "",
     )
-    pending = _batch.get()
-    if pending is not None:
-        pending.append(notification)
-    else:
-        _insert([notification])
+    _messages.add(notification)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -180,11 +161,7 @@ def enqueue(message: Message) -> None:
         page=message.page,
         page_level=message.page_level,
     )
-    pending = _batch.get()
-    if pending is not None:
-        pending.append(notification)
-    else:
-        _insert([notification])
+    _messages.add(notification)
 
 
 def cancel_for_page(page_id: int) -> int:
