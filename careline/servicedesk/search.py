@@ -45,7 +45,8 @@ class _Match:
     tickets: QuerySet[Ticket]  # narrowed to the matches, in no particular order
     newest_first: QuerySet[Ticket]
     rowid: str  # the column the window bounds
-    rank: str  # SQL ranking expression taking the query as its one parameter
+    rank: str  # SQL ranking expression taking the query as its one parameter; {doc} is
+    # where the indexed document is read (PostgreSQL: the ticket's tsvector)
     query: str
     higher_is_better: bool  # ts_rank_cd grows with relevance; bm25 falls
 
@@ -60,7 +61,7 @@ def _match(tickets: QuerySet[Ticket], terms: list[str]) -> _Match:
             tickets=matching,
             newest_first=matching.order_by("-id"),
             rowid="servicedesk_ticket.id",
-            rank="ts_rank_cd(servicedesk_ticket.search, to_tsquery('english', %s))",
+            rank="ts_rank_cd({doc}, to_tsquery('english', %s))",
             query=query,
             higher_is_better=True,
         )
@@ -102,7 +103,7 @@ def search(tickets: QuerySet[Ticket], text: str) -> QuerySet[Ticket]:
         # The SQL fragments are this module's own; user text only ever travels as a parameter.
         matching = matching.extra(where=[f"{match.rowid} >= %s"], params=[oldest[0]])  # noqa: S610
     return matching.extra(  # noqa: S610
-        select={"rank": match.rank},
+        select={"rank": match.rank.format(doc="servicedesk_ticket.search")},
         select_params=[match.query],
         order_by=["-rank" if match.higher_is_better else "rank", "-id"],
     )
@@ -125,17 +126,30 @@ def ranked_ids(tickets: QuerySet[Ticket], text: str) -> Ranked:
     if not terms:
         return Ranked([], False)
     match = _match(tickets, terms)
-    window = match.newest_first
     if connection.vendor == "postgresql":
-        # PostgreSQL would rank every match before keeping the newest: read the window's
-        # ids first, then rank only those rows.
-        ids = list(window.values_list("id", flat=True)[: RANK_WINDOW + 1])
-        window = Ticket.objects.filter(pk__in=ids)
-    ranked = window.extra(select={"rank": match.rank}, select_params=[match.query])  # noqa: S610
-    rows = list(ranked.values_list("id", "rank")[: RANK_WINDOW + 1])
+        rows = _ranked_window_postgresql(match)
+    else:
+        ranked = match.newest_first.extra(select={"rank": match.rank}, select_params=[match.query])  # noqa: S610
+        rows = list(ranked.values_list("id", "rank")[: RANK_WINDOW + 1])
     rows.sort(key=lambda row: -row[0])  # newest first
     full = len(rows) > RANK_WINDOW
     rows = rows[:RANK_WINDOW]
     sign = -1 if match.higher_is_better else 1
     rows.sort(key=lambda row: (sign * row[1], -row[0]))  # best first; newer first on a tie
     return Ranked([row[0] for row in rows], full)
+
+
+def _ranked_window_postgresql(match: _Match) -> list[tuple[int, float]]:
+    """(id, rank) of the newest RANK_WINDOW + 1 matches, in one statement.
+
+    Ranked in the select of the window's own query, PostgreSQL would rank every match before
+    sorting and keeping the newest; so the window (ids with their tsvector) is a subquery,
+    kept to its limit, and only its rows are ranked, without reading the tickets again.
+    """
+    window = match.newest_first.extra(select={"doc": "servicedesk_ticket.search"})
+    sql, params = window.values_list("id", "doc")[: RANK_WINDOW + 1].query.sql_with_params()
+    rank = match.rank.format(doc="w.doc")
+    with connection.cursor() as cursor:
+        # The SQL is the ORM's and this module's own; user text only travels as a parameter.
+        cursor.execute(f"SELECT w.id, {rank} FROM ({sql}) w", [match.query, *params])  # noqa: S608
+        return [(row[0], row[1]) for row in cursor.fetchall()]

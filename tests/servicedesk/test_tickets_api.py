@@ -256,7 +256,10 @@ def test_the_count_is_exact_up_to_its_cap(
 
 
 def test_list_and_one_ticket_use_few_queries(
-    api_as: Any, desk: Hospital, django_assert_max_num_queries: Any
+    api_as: Any,
+    desk: Hospital,
+    django_assert_max_num_queries: Any,
+    django_assert_num_queries: Any,
 ) -> None:
     nurse, agent = api_as(desk.nurse), api_as(desk.agent)
     ids = [
@@ -267,6 +270,10 @@ def test_list_and_one_ticket_use_few_queries(
         agent.post(f"/tickets/{i}/comments", {"body": "update"})
     with django_assert_max_num_queries(6):
         assert agent.get("/tickets", limit=50).json()["count"] == 15
+    # A search reads its window of matches with their rank in one statement, then the page.
+    with django_assert_num_queries(3) as search:
+        assert agent.get("/tickets", q="problem").json()["count"] == 15
+    assert sum("servicedesk_ticket" in q["sql"] for q in search.captured_queries) == 2
     with django_assert_max_num_queries(8):
         assert agent.get(f"/tickets/{ids[0]}").status_code == 200
 
