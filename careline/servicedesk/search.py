@@ -143,13 +143,17 @@ def _ranked_window_postgresql(match: _Match) -> list[tuple[int, float]]:
     """(id, rank) of the newest RANK_WINDOW + 1 matches, in one statement.
 
     Ranked in the select of the window's own query, PostgreSQL would rank every match before
-    sorting and keeping the newest; so the window (ids with their tsvector) is a subquery,
-    kept to its limit, and only its rows are ranked, without reading the tickets again.
+    sorting and keeping the newest; carried through that sort, every match's tsvector would
+    be read and copied. So the window is the ids alone, and only its rows are read again
+    (by primary key) to be ranked.
     """
-    window = match.newest_first.extra(select={"doc": "servicedesk_ticket.search"})
-    sql, params = window.values_list("id", "doc")[: RANK_WINDOW + 1].query.sql_with_params()
-    rank = match.rank.format(doc="w.doc")
+    window = match.newest_first.values_list("id")[: RANK_WINDOW + 1]
+    sql, params = window.query.sql_with_params()
+    rank = match.rank.format(doc="ranked.search")
     with connection.cursor() as cursor:
         # The SQL is the ORM's and this module's own; user text only travels as a parameter.
-        cursor.execute(f"SELECT w.id, {rank} FROM ({sql}) w", [match.query, *params])  # noqa: S608
+        cursor.execute(
+            f"SELECT ranked.id, {rank} FROM servicedesk_ticket ranked WHERE ranked.id IN ({sql})",  # noqa: S608
+            [match.query, *params],
+        )
         return [(row[0], row[1]) for row in cursor.fetchall()]
