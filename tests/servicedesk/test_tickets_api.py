@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.db import connection
 
 from careline.core.models import AuditEvent
 from careline.servicedesk.models import Comment, Ticket
@@ -234,6 +235,21 @@ def test_a_broad_search_ranks_its_newest_matches_and_says_so(
     # The console's search keeps to the same window.
     console = search.search(Ticket.objects.all(), "pump")
     assert [t.pk for t in console] == ids
+
+
+def test_new_tickets_are_searchable_without_a_pending_list(api_as: Any, desk: Hospital) -> None:
+    """PostgreSQL: a new ticket's words go straight into the search index, not into a pending
+    list that every search would read until the next vacuum."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the GIN index's pending list is PostgreSQL's")
+    nurse, agent = api_as(desk.nurse), api_as(desk.agent)
+    for i in range(20):
+        nurse.post("/tickets", {**ICU_SCANNER, "title": f"Infusion pump {i} keeps alarming"})
+    with connection.cursor() as cursor:
+        # How many pending pages there were to merge: none.
+        cursor.execute("SELECT gin_clean_pending_list('servicedesk_ticket_search'::regclass)")
+        assert cursor.fetchone()[0] == 0
+    assert agent.get("/tickets", q="infusion alarm").json()["count"] == 20
 
 
 def test_the_count_is_exact_up_to_its_cap(
