@@ -228,6 +228,10 @@ def test_joining_a_storm_is_a_few_statements_in_the_tickets_transaction(oncall: 
     # The chain's end is read once (PostgreSQL: with its lock, in careline_audit_tail()).
     ends = [q for q in queries if "FROM core_auditevent" in q["sql"] or "audit_tail" in q["sql"]]
     assert len(ends) == 1
+    # Paging is part of the ticket's transaction, not a savepoint within it. (The ticket's
+    # transaction is itself one savepoint here, inside the test's transaction.)
+    savepoints = [q for q in queries if q["sql"].upper().startswith("SAVEPOINT")]
+    assert len(savepoints) == 1, [q["sql"][:60] for q in queries]
     page = Page.objects.get()
     assert page.incident_count == 2
     assert page.items.filter(ticket=joined).exists()

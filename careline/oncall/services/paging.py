@@ -119,7 +119,9 @@ def page(
     keys = sorted(
         set(request.keys) | ({f"service:{request.service_code}"} if by_service else set())
     )
-    with transaction.atomic():
+    # Inside the cause's transaction, no savepoint of its own: nothing here is caught and
+    # retried, so a failure fails the cause, as it must (its page was not sent).
+    with transaction.atomic(savepoint=False):
         # Most problems in a storm join a page that is already open: found without a lock.
         # Opening one takes the storm's keys' locks and looks again, so two problems of one
         # storm arriving together never open two pages.
