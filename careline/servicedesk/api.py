@@ -241,23 +241,22 @@ def _summary_sql(count: int, vendor: str) -> tuple[list[str], str]:
     """SELECT of TicketSummaryOut's fields for `count` ids: the ticket's own columns, and a
     join per related code or username (SUMMARY_VALUES)."""
     meta = Ticket._meta
-    column = _column
     names, columns, joins = [], [], []
     for name in TicketSummaryOut.model_fields:
         names.append(name)
         if name not in SUMMARY_VALUES:
-            own = column(Ticket, name)
+            own = _column(Ticket, name)
             if isinstance(own, models.DateTimeField):
                 columns.append(_iso_utc(f"t.{own.column}", vendor))
             else:
                 columns.append(f"t.{own.column}")
             continue
         relation, attribute = SUMMARY_VALUES[name].split("__")
-        fk = column(Ticket, relation)
+        fk = _column(Ticket, relation)
         related: type[models.Model] = fk.related_model  # type: ignore[assignment]
         kind = "LEFT JOIN" if fk.null else "JOIN"
         joins.append(f"{kind} {related._meta.db_table} {name} ON {name}.id = t.{fk.column}")
-        columns.append(f"{name}.{column(related, attribute).column}")
+        columns.append(f"{name}.{_column(related, attribute).column}")
     placeholders = ", ".join(["%s"] * count)
     sql = (
         f"SELECT {', '.join(columns)} FROM {meta.db_table} t {' '.join(joins)} "  # noqa: S608  (names from the models)
