@@ -27,7 +27,7 @@ from django.db import connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
-from careline.core import audit, inserts
+from careline.core import audit, inserts, rows
 from careline.core.errors import InvalidInput, NotFound
 from careline.core.links import absolute_url
 from careline.core.models import ClinicalService, User
@@ -215,16 +215,21 @@ def _target(request: PageRequest, keys: Sequence[str], now: datetime) -> tuple[P
     if by_ticket:
         where.append(f"p.id IN (SELECT i.page_id FROM {item_table} i WHERE i.ticket_id = %s)")  # noqa: S608
         params.append(ticket)
-    columns = ", ".join(f"p.{field.column}" for field in Page._meta.concrete_fields)
-    sql = (
-        f"SELECT {columns}, EXISTS (SELECT 1 FROM {item_table} i "  # noqa: S608 (names)
-        "WHERE i.page_id = p.id AND i.ticket_id = %s) AS held "
+    found = rows.select(
+        Page,
         f"FROM {page_table} p WHERE p.status IN (%s, %s) AND ({' OR '.join(where)}) "
-        f"ORDER BY {'held DESC, ' if by_ticket else ''}p.created_at LIMIT 1"
+        f"ORDER BY {'held DESC, ' if by_ticket else ''}p.created_at LIMIT 1",
+        params,
+        table_alias="p",
+        extra=[
+            f"EXISTS (SELECT 1 FROM {item_table} i "  # noqa: S608 (table names)
+            "WHERE i.page_id = p.id AND i.ticket_id = %s) AS held"
+        ],
     )
-    for found in Page.objects.raw(sql, params):
-        return found, bool(getattr(found, "held"))  # noqa: B009 (a column of this query)
-    return None
+    if not found:
+        return None
+    page, (held,) = found[0]
+    return page, bool(held)
 
 
 def _open(
