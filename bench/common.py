@@ -18,11 +18,15 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import psutil
 import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 PG_URL = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+
+# What `server` started, by its base URL: how `run_cases` finds whose CPU to count.
+_SERVED: dict[str, tuple[int, str | None]] = {}
 
 
 def postgres_available() -> bool:
@@ -121,10 +125,57 @@ def server(
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.2)
+        _SERVED[base] = (proc.pid, env.get("DATABASE_URL"))
         yield base
     finally:
+        _SERVED.pop(base, None)
         proc.terminate()
         proc.wait(timeout=30)
+
+
+class CpuMeter:
+    """CPU seconds spent so far by a server (its process and its worker processes) and, on
+    PostgreSQL, by the backends serving its database; SQLite's work is the server's own.
+
+    A process that exits between two readings takes its CPU with it; the server's workers and
+    (with persistent connections) the backends live through a case.
+    """
+
+    def __init__(self, server_pid: int, database_url: str | None) -> None:
+        self.server = psutil.Process(server_pid)
+        self.database_url = database_url
+
+    def read(self) -> dict[str, float]:
+        app = _cpu_seconds([self.server, *self.server.children(recursive=True)])
+        db = 0.0
+        if self.database_url is not None:
+            with psycopg.connect(self.database_url, autocommit=True) as conn:
+                pids = [
+                    row[0]
+                    for row in conn.execute(
+                        "SELECT pid FROM pg_stat_activity"
+                        " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+                ]
+            db = _cpu_seconds(_processes(pids))
+        return {"app": app, "db": db}
+
+
+def _processes(pids: list[int]) -> list[psutil.Process]:
+    found = []
+    for pid in pids:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            found.append(psutil.Process(pid))
+    return found
+
+
+def _cpu_seconds(processes: list[psutil.Process]) -> float:
+    total = 0.0
+    for process in processes:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            times = process.cpu_times()
+            total += times.user + times.system
+    return total
 
 
 def report(name: str, rows: list[dict[str, Any]], columns: list[str]) -> None:
@@ -192,19 +243,47 @@ def wrk(base: str, path: str, script: str, duration: str = DURATION) -> dict[str
     return data
 
 
-WRK_COLUMNS = ["concurrency", "requests", "non2xx", "per_s", "p50_ms", "p90_ms", "p99_ms", "max_ms"]
+WRK_COLUMNS = [
+    "concurrency",
+    "requests",
+    "non2xx",
+    "per_s",
+    "p50_ms",
+    "p90_ms",
+    "p99_ms",
+    "max_ms",
+    "app_cpu_ms",
+    "db_cpu_ms",
+    "cpu_bound_per_s",
+]
 
 
 def run_cases(base: str, cases: list[tuple[str, str, str]], **labels: Any) -> list[dict[str, Any]]:
     """Drive each (name, path, wrk script) case against the server, after a warm-up of the
-    same requests; one result row each."""
+    same requests; one result row each.
+
+    Each row also says what one request cost in CPU: `app_cpu_ms` in the server's processes,
+    `db_cpu_ms` in PostgreSQL's backends (on SQLite the database works inside the server), and
+    `cpu_bound_per_s`, the rate this machine's cores could serve if nothing else ran: the
+    ceiling no tuning of concurrency or waiting can lift.
+    """
+    served = _SERVED.get(base)
+    meter = CpuMeter(*served) if served is not None else None
     rows = []
     for name, path, script in cases:
         if WARMUP not in ("", "0", "0s"):
             wrk(base, path, script, WARMUP)
-        rows.append(
-            {**labels, "request": name, "concurrency": CONCURRENCY, **wrk(base, path, script)}
-        )
+        before = meter.read() if meter else None
+        result = wrk(base, path, script)
+        row = {**labels, "request": name, "concurrency": CONCURRENCY, **result}
+        if meter is not None and before is not None and result["requests"]:
+            after = meter.read()
+            app_ms = (after["app"] - before["app"]) * 1000 / result["requests"]
+            db_ms = (after["db"] - before["db"]) * 1000 / result["requests"]
+            row.update(app_cpu_ms=app_ms, db_cpu_ms=db_ms)
+            if app_ms + db_ms > 0:
+                row["cpu_bound_per_s"] = (os.cpu_count() or 1) * 1000 / (app_ms + db_ms)
+        rows.append(row)
     return rows
 
 
