@@ -9,8 +9,9 @@ import logging
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import BadRequest, RequestDataTooBig, SuspiciousOperation
+from django.http import HttpRequest, HttpResponse, UnreadablePostError
+from django.http.multipartparser import MultiPartParserError
 from ninja import NinjaAPI
 from ninja.errors import HttpError, ValidationError
 from ninja.security import HttpBearer, SessionAuth
@@ -21,6 +22,7 @@ from careline.continuity.api import router as continuity_router
 from careline.continuity.recovery_api import router as recovery_router
 from careline.core import requestctx, services
 from careline.core.api import router as core_router
+from careline.core.apiparser import CheckedParser
 from careline.core.errors import CareLineError
 from careline.core.models import User
 from careline.knowledge.api import router as knowledge_router
@@ -53,6 +55,8 @@ api = NinjaAPI(
     auth=[BearerToken(), SessionAuth()],
     urls_namespace="api",
     docs_url="/docs",
+    # Refuses text with NUL characters and numbers beyond 64 bits in any request, naming them.
+    parser=CheckedParser(),
 )
 
 
@@ -74,6 +78,12 @@ def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpRespons
 
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    # ninja answers anything the body's parser raises with "Cannot parse request body"; what
+    # CareLine's parser refused (careline/core/apiparser.py) keeps its own answer.
+    if isinstance(exc.__cause__, ValidationError):
+        return _validation_error(request, exc.__cause__)
+    if isinstance(exc.__cause__, HttpError):
+        return _http_error(request, exc.__cause__)
     message = str(exc)
     if exc.status_code == 400 and message.startswith("Cannot parse request body"):
         message = "body: not valid JSON"
@@ -94,6 +104,22 @@ def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
     return api.create_response(
         request, {"detail": f"body: request body larger than {limit} bytes"}, status=413
     )
+
+
+@api.exception_handler(MultiPartParserError)
+def _bad_form(request: HttpRequest, exc: MultiPartParserError) -> HttpResponse:
+    # A form upload Django could not read: no boundary, a broken part, a bad encoding.
+    return api.create_response(
+        request, {"detail": f"body: not valid multipart/form-data ({exc})"}, status=400
+    )
+
+
+@api.exception_handler(BadRequest)
+@api.exception_handler(SuspiciousOperation)
+@api.exception_handler(UnreadablePostError)
+def _bad_request(request: HttpRequest, exc: Exception) -> HttpResponse:
+    # Django's own refusals of a request (too many fields or files, a body cut short).
+    return api.create_response(request, {"detail": f"body: {exc}"}, status=400)
 
 
 @api.exception_handler(Exception)

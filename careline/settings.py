@@ -191,6 +191,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = envint("CARELINE_MAX_BODY_BYTES", 1_048_576, minim
 
 NINJA_PAGINATION_PER_PAGE = 50
 NINJA_PAGINATION_MAX_LIMIT = 500
+# ninja's limit/offset pagination with the offset bounded (a 422 naming it, not a 500).
+NINJA_PAGINATION_CLASS = "careline.core.pagination.LimitOffset"
 
 # The hospital's own medical record number format, a regular expression (e.g. "\\bNG\\d{7}\\b").
 PHI_LOCAL_MRN_PATTERN = envregex("CARELINE_MRN_PATTERN", "")

@@ -50,6 +50,7 @@ from careline.cmdb.services import csvio, items, vendors, vulns
 from careline.core.callers import signed_in
 from careline.core.errors import InvalidInput, NotFound
 from careline.core.permissions import Perm, require
+from careline.core.schemas import RowId
 
 router = Router(tags=["cmdb"])
 MAX_UPLOAD = 50 * 1024 * 1024
@@ -319,7 +320,7 @@ def delete_vendor(request: HttpRequest, vendor_id: int) -> Status[None]:
 
 @router.get("/cmdb/contracts", response=list[ContractOut])
 @paginate
-def list_contracts(request: HttpRequest, vendor: int | None = None) -> QuerySet[Contract]:
+def list_contracts(request: HttpRequest, vendor: RowId | None = None) -> QuerySet[Contract]:
     _viewer(request)
     qs = Contract.objects.prefetch_related("items").order_by("ends_on", "reference")
     return qs.filter(vendor_id=vendor) if vendor is not None else qs
@@ -352,7 +353,7 @@ def delete_contract(request: HttpRequest, contract_id: int) -> Status[None]:
 
 @router.get("/cmdb/baas", response=list[BaaOut], summary="Business Associate Agreements")
 @paginate
-def list_baas(request: HttpRequest, vendor: int | None = None) -> QuerySet[Baa]:
+def list_baas(request: HttpRequest, vendor: RowId | None = None) -> QuerySet[Baa]:
     _viewer(request)
     qs = Baa.objects.order_by("vendor_id", "-signed_on", "id")
     return qs.filter(vendor_id=vendor) if vendor is not None else qs

@@ -6,36 +6,29 @@ from typing import Annotated
 from ninja import Field, Schema
 from pydantic import StringConstraints, field_validator
 
+from careline.core.apiparser import DB_INT_MAX, first_problem
 from careline.core.choices import ClinicalArea, Role
 
 
 class InSchema(Schema):
-    """Every request body and filter: text holding a NUL character is refused naming the
-    field (PostgreSQL cannot store one, and no ticket, name or code needs one)."""
+    """Every request body and filter: text holding a NUL character, or a whole number no
+    database column holds, is refused naming the field (the API's parser refuses them in any
+    request already: careline/core/apiparser.py; this holds wherever a schema is built)."""
 
-    @field_validator("*", mode="before")
+    @field_validator("*", mode="after")
     @classmethod
-    def _no_nul(cls, value: object) -> object:
-        if _holds_nul(value):
-            raise ValueError("must not contain NUL characters")
+    def _storable(cls, value: object) -> object:
+        problem = first_problem(value)
+        if problem:
+            raise ValueError(problem[1])
         return value
-
-
-def _holds_nul(value: object, depth: int = 0) -> bool:
-    """A NUL anywhere in the text of a value, including the keys and values of nested JSON."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if depth > 20:
-        return False
-    if isinstance(value, dict):
-        return any(_holds_nul(k, depth + 1) or _holds_nul(v, depth + 1) for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return any(_holds_nul(v, depth + 1) for v in value)
-    return False
 
 
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# A row's id as a client gives it in a query parameter of its own (schemas' fields are checked
+# by InSchema, bodies by the API's parser): past 64 bits no database can even compare it.
+RowId = Annotated[int, Field(ge=1, le=DB_INT_MAX)]
 
 
 class SiteIn(InSchema):

@@ -42,8 +42,8 @@ def clean_code(code: str) -> str:
     return code
 
 
-def clean_name(name: str, field: str = "name", max_length: int = 200) -> str:
-    name = name.strip()
+def clean_name(name: str | None, field: str = "name", max_length: int = 200) -> str:
+    name = (name or "").strip()  # a change's explicit null empties nothing: refused below
     if not name:
         raise InvalidInput("must not be empty", field=field)
     if len(name) > max_length:

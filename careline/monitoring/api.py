@@ -9,6 +9,7 @@ from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 
 from careline.core.callers import signed_in
+from careline.core.pagination import MAX_OFFSET
 from careline.core.permissions import Perm, require
 from careline.core.schemas import InSchema
 from careline.monitoring import configs
@@ -119,7 +120,7 @@ class MonitorPage(Schema):
 
 class PageParams(InSchema):
     limit: int = Field(50, ge=1, le=500)
-    offset: int = Field(0, ge=0, le=1_000_000)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
 
 
 @router.get("/monitors", response=MonitorPage, summary="Monitors, filtered, a page at a time")

@@ -12,6 +12,7 @@ from careline.core import audit
 from careline.core.callers import signed_in
 from careline.core.errors import Forbidden, InvalidInput, NotFound
 from careline.core.models import ClinicalService, Department, Site, User
+from careline.core.pagination import MAX_OFFSET
 from careline.core.schemas import InSchema
 from careline.core.services import service_by_code, user_by_username
 from careline.servicedesk import phi
@@ -155,7 +156,7 @@ COUNT_CAP = 1000
 
 class PageParams(Schema):
     limit: int = Field(50, ge=1, le=500)
-    offset: int = Field(0, ge=0, le=1_000_000)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
 
 
 @router.get("/tickets", response=TicketPage, summary="Tickets you may see, filtered")

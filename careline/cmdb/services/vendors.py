@@ -200,11 +200,11 @@ def _new_or_existing(
     required: tuple[str, ...],
 ) -> tuple[M, dict[str, Any] | None]:
     """A new row (its required values present) or the stored one with its snapshot before
-    the change, for the audit event."""
+    the change, for the audit event. A change may leave a required value out, not empty it."""
+    for name in required:
+        if (pk is None or name in values) and values.get(name) in (None, ""):
+            raise InvalidInput("is required", field=name)
     if pk is None:
-        for name in required:
-            if values.get(name) in (None, ""):
-                raise InvalidInput("is required", field=name)
         return model(), None
     found = model._default_manager.filter(pk=pk).first()
     if found is None:

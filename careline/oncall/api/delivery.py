@@ -12,6 +12,7 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
 from careline.core.callers import signed_in
+from careline.core.pagination import MAX_OFFSET
 from careline.core.schemas import InSchema
 from careline.oncall.models import Channel, DeliveryStatus, Notification
 from careline.oncall.services import delivery
@@ -24,7 +25,7 @@ class NotificationFilter(InSchema):
     channel: Channel | None = None
     page: int | None = Field(None, ge=1, le=2**62, description="id of the page it belongs to")
     limit: int = Field(50, ge=1, le=500)
-    offset: int = Field(0, ge=0, le=1_000_000)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
 
 
 class NotificationOut(Schema):

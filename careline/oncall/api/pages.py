@@ -11,6 +11,7 @@ from ninja import Field, Query, Router, Schema, Status
 from careline.core.callers import signed_in
 from careline.core.errors import NotFound
 from careline.core.models import ClinicalService
+from careline.core.pagination import MAX_OFFSET
 from careline.core.permissions import Perm, require
 from careline.core.schemas import InSchema
 from careline.oncall.models import Notification, Page, PageStatus
@@ -123,7 +124,7 @@ class PageFilter(InSchema):
         None, description="triggered, acknowledged, resolved, or open (not resolved)"
     )
     limit: int = Field(50, ge=1, le=500)
-    offset: int = Field(0, ge=0, le=1_000_000)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
 
 
 @router.get("/oncall/pages", response=PageList, summary="Pages, newest first")
