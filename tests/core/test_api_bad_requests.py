@@ -168,14 +168,15 @@ def test_a_change_cannot_empty_a_required_value(api_as: Any, hospital: Hospital)
     ]
 
 
-def test_a_monitor_change_cannot_empty_its_name(api_as: Any, hospital: Hospital) -> None:
+def test_a_monitor_change_cannot_empty_its_settings(api_as: Any, hospital: Hospital) -> None:
     engineer = api_as(hospital.engineer)
     created = engineer.post(
         "/monitors",
         {"name": "EHR web", "kind": "tcp", "config": {"host": "ehr.local", "port": 443}},
     )
     assert created.status_code == 201, created.content
-    response = engineer.patch(f"/monitors/{created.json()['id']}", {"name": None})
-    assert response.status_code == 422, response.content
-    assert response.json()["field"] == "name"
+    for field in ("name", "interval_s", "retries", "recover_after"):
+        response = engineer.patch(f"/monitors/{created.json()['id']}", {field: None})
+        assert response.status_code == 422, (field, response.content)
+        assert response.json()["field"] == field
     assert engineer.get(f"/monitors/{created.json()['id']}").json()["name"] == "EHR web"

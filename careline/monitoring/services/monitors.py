@@ -91,7 +91,9 @@ def system_account() -> User:
 # --- validation ----------------------------------------------------------------------------
 
 
-def _in_range(value: float, low: float, high: float, field: str) -> None:
+def _in_range(value: float | None, low: float, high: float, field: str) -> None:
+    if value is None:  # a change's explicit null: the setting cannot be emptied
+        raise InvalidInput(f"must be between {low:g} and {high:g} (got null)", field=field)
     if not low <= value <= high:
         raise InvalidInput(f"must be between {low:g} and {high:g} (got {value:g})", field=field)
 
