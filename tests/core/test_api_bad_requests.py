@@ -180,3 +180,16 @@ def test_a_monitor_change_cannot_empty_its_settings(api_as: Any, hospital: Hospi
         assert response.status_code == 422, (field, response.content)
         assert response.json()["field"] == field
     assert engineer.get(f"/monitors/{created.json()['id']}").json()["name"] == "EHR web"
+
+
+def test_a_vendor_change_may_empty_optional_text(api_as: Any, hospital: Hospital) -> None:
+    admin = api_as(hospital.admin)
+    vendor = admin.post("/cmdb/vendors", {"name": "Acme Imaging", "notes": "Night line"}).json()
+    admin.post("/cmdb/vendors", {"name": "Borealis Labs"})
+    emptied = admin.patch(f"/cmdb/vendors/{vendor['id']}", {"notes": None, "website": None})
+    assert emptied.status_code == 200, emptied.content
+    assert (emptied.json()["notes"], emptied.json()["website"]) == ("", "")
+    taken = admin.patch(f"/cmdb/vendors/{vendor['id']}", {"name": "Borealis Labs"})
+    assert taken.status_code == 409, taken.content
+    assert taken.json()["field"] == "name"
+    assert admin.patch(f"/cmdb/vendors/{vendor['id']}", {"name": None}).status_code == 422

@@ -78,7 +78,8 @@ def save_vendor(actor: User | None, values: dict[str, Any], vendor_id: int | Non
             vendor = Vendor() if vendor_id is None else get_vendor(vendor_id)
             before = None if vendor_id is None else audit.snapshot(vendor, VENDOR_FIELDS)
             for name, value in values.items():
-                setattr(vendor, name, value.strip() if isinstance(value, str) else value)
+                # Every vendor field is text: a change's explicit null empties an optional one.
+                setattr(vendor, name, (value or "").strip())
             vendor.save()
             audit.record(
                 "vendor.create" if vendor_id is None else "vendor.update",
@@ -89,7 +90,8 @@ def save_vendor(actor: User | None, values: dict[str, Any], vendor_id: int | Non
                 after=audit.snapshot(vendor, VENDOR_FIELDS),
             )
     except IntegrityError:
-        raise Conflict(f"a vendor named {values['name']!r} already exists", field="name") from None
+        name = values.get("name", vendor.name if vendor_id is not None else "")
+        raise Conflict(f"a vendor named {name!r} already exists", field="name") from None
     return vendor
 
 
