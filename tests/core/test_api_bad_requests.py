@@ -155,7 +155,9 @@ def test_a_change_cannot_empty_a_required_value(api_as: Any, hospital: Hospital)
     for path, body, field in [
         (f"/cmdb/contracts/{contract['id']}", {"vendor": None}, "vendor"),
         (f"/cmdb/contracts/{contract['id']}", {"reference": None}, "reference"),
+        (f"/cmdb/contracts/{contract['id']}", {"renewal_notice_days": None}, "renewal_notice_days"),
         (f"/cmdb/baas/{baa['id']}", {"vendor": None}, "vendor"),
+        (f"/cmdb/baas/{baa['id']}", {"breach_notification_days": None}, "breach_notification_days"),
     ]:
         response = admin.patch(path, body)
         assert response.status_code == 422, (path, response.content)

@@ -163,12 +163,7 @@ def save_contract(
         if "yearly_cost" in values:
             contract.yearly_cost = parse_money(values["yearly_cost"], "yearly_cost") or Decimal(0)
         if "renewal_notice_days" in values:
-            days = int(values["renewal_notice_days"])
-            if not 0 <= days <= 730:
-                raise InvalidInput(
-                    f"must be between 0 and 730 (got {days})", field="renewal_notice_days"
-                )
-            contract.renewal_notice_days = days
+            contract.renewal_notice_days = _days(values, "renewal_notice_days", 0, 730)
         _check_dates(contract.starts_on, contract.ends_on, "starts_on", "ends_on")
         items = _covered_items(list(values["items"])) if values.get("items") is not None else None
         try:
@@ -214,6 +209,15 @@ def _new_or_existing(
     return found, audit.snapshot(found, fields)
 
 
+def _days(values: dict[str, Any], name: str, low: int, high: int) -> int:
+    """A number of days within its bounds; a change's explicit null cannot empty it."""
+    days = values[name]
+    if days is None or not low <= int(days) <= high:
+        got = "null" if days is None else days
+        raise InvalidInput(f"must be between {low} and {high} (got {got})", field=name)
+    return int(days)
+
+
 def _subcontractors(value: Any) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise InvalidInput("must be a list of names", field="subcontractors")
@@ -241,12 +245,7 @@ def save_baa(actor: User | None, values: dict[str, Any], baa_id: int | None = No
             if name in values:
                 setattr(baa, name, parse_date(values[name], name))
         if "breach_notification_days" in values:
-            days = int(values["breach_notification_days"])
-            if not 1 <= days <= 365:
-                raise InvalidInput(
-                    f"must be between 1 and 365 (got {days})", field="breach_notification_days"
-                )
-            baa.breach_notification_days = days
+            baa.breach_notification_days = _days(values, "breach_notification_days", 1, 365)
         if "subcontractors" in values:
             baa.subcontractors = _subcontractors(values["subcontractors"])
         _check_dates(baa.signed_on, baa.expires_on, "signed_on", "expires_on")
