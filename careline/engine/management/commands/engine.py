@@ -20,6 +20,7 @@ class Command(CareLineCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if not options["no_migrate"]:
             startup.migrate()
+        startup.freeze_start_up()
         asyncio.run(_main())
 
 

@@ -35,6 +35,7 @@ class Command(CareLineCommand):
             config = replace(config, port=options["port"])
         if not options["no_migrate"]:
             startup.migrate()
+        startup.freeze_start_up()
         try:
             asyncio.run(_main(config))
         except OSError as exc:
