@@ -122,6 +122,13 @@ def hospital(db: None) -> Hospital:
     )
 
 
+@pytest.fixture
+def media(tmp_path: Path, settings: Any) -> Path:
+    """Stored files (attachments, imports) go to this test's own folder."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT  # type: ignore[no-any-return]
+
+
 class ApiClient:
     """A test client that speaks JSON to /api/v1 with a bearer token."""
 

@@ -6,7 +6,6 @@ database can hold on ninja's paginated lists, and form uploads Django cannot par
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -50,12 +49,6 @@ def _post(token: str, path: str, body: bytes | str, content_type: str) -> Any:
         content_type=content_type,
         headers={"Authorization": f"Bearer {token}"},
     )
-
-
-@pytest.fixture
-def media(tmp_path: Path, settings: Any) -> Path:
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT  # type: ignore[no-any-return]
 
 
 @pytest.mark.usefixtures("media")

@@ -7,7 +7,6 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
@@ -19,12 +18,6 @@ from careline.servicedesk.services.attachments import add_attachment, files_in_t
 from careline.servicedesk.services.tickets import create_ticket
 from tests.conftest import Hospital
 from tests.servicedesk.conftest import draft
-
-
-@pytest.fixture
-def media(tmp_path: Path, settings: Any) -> Path:
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT  # type: ignore[no-any-return]
 
 
 def _upload(
