@@ -90,7 +90,8 @@ def save_vendor(actor: User | None, values: dict[str, Any], vendor_id: int | Non
                 after=audit.snapshot(vendor, VENDOR_FIELDS),
             )
     except IntegrityError:
-        name = values.get("name", vendor.name if vendor_id is not None else "")
+        # A new vendor always has its name in `values`; a change may leave it out.
+        name = values.get("name", vendor.name)
         raise Conflict(f"a vendor named {name!r} already exists", field="name") from None
     return vendor
 
